@@ -1,0 +1,109 @@
+/*
+ * config.h — rackd.conf: YAML (libyaml) into struct rackd_config, driven by
+ * one table of keys (config_keys[] in config.c) that also feeds the
+ * printer (rackd -n -v) and the generated rackd.conf(5) page.
+ *
+ * Loading never exits: errors come back as a malloc'd cause of the form
+ * "FILE:LINE:COL: message" that the caller logs and frees.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdio.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* region: section — discovery and connection tuning (issue 3). */
+struct config_region {
+	int	 discovery_timeout_ms;	/* per /rpc/ HTTP request */
+	int	 connect_timeout_ms;	/* TCP connect to one event loop */
+	int	 handshake_timeout_ms;	/* Authenticate + RegisterRackController */
+	int	 liveness_timeout_ms;	/* silent region declared dead after this */
+	int	 call_timeout_ms;	/* default rack->region call timeout */
+	int	 queue_max;		/* calls waiting while no region is up */
+	int	 backoff_max_ms;	/* reconnect backoff cap */
+	int	 services_interval_ms;	/* UpdateServices period */
+};
+
+struct rackd_config {
+	char	*path;			/* file this was loaded from (owned) */
+
+	/* MAAS-compatible keys */
+	char	**maas_urls;		/* NULL-terminated, >= 1 entry */
+	size_t	 n_maas_urls;
+	char	*cluster_uuid;		/* NULL when unset */
+	bool	 debug;
+	int	 tftp_port;		/* accepted, unused */
+	char	*tftp_root;		/* accepted, unused */
+
+	/* rackd keys */
+	char	*secret_file;
+	char	*data_dir;
+	char	*run_dir;
+	char	*hostname;		/* system hostname when unset */
+
+	struct config_region region;
+};
+
+/* Key value types understood by the table. */
+enum config_type {
+	CONFIG_STRING,
+	CONFIG_URL_LIST,	/* a string or a list of http/https URLs */
+	CONFIG_BOOL,
+	CONFIG_INT,
+	CONFIG_DURATION,	/* "5s", "500ms", "1m" or a number of seconds; stored in ms */
+	CONFIG_PATH,		/* absolute path */
+	CONFIG_UUID,
+	CONFIG_SECTION,		/* a nested mapping (region:, later power:, dhcp:) */
+};
+
+/* One row of the key table; exposed for the doc generator and tests. */
+struct config_key {
+	const char	*name;		/* "maas_url", "region.liveness_timeout" */
+	enum config_type type;
+	size_t		 offset;	/* offsetof(struct rackd_config, ...) */
+	const char	*def;		/* default as text; NULL = unset */
+	long long	 min, max;	/* bounds for INT/DURATION (ms) */
+	bool		 unused;	/* accepted for MAAS compatibility only */
+	const char	*doc;
+};
+
+extern const struct config_key config_keys[];
+extern const size_t config_nkeys;
+
+/*
+ * Load and validate a config file.  On success returns a new config the
+ * caller frees with config_free(); on failure returns NULL and sets *cause
+ * (caller frees).  A missing file is an error.
+ */
+struct rackd_config *config_load(const char *path, char **cause);
+/* Same, from memory (tests, fuzzing); name is used in messages. */
+struct rackd_config *config_load_mem(const char *name, const char *text,
+	    size_t len, char **cause);
+/* A config holding only defaults (hostname filled from the system). */
+struct rackd_config *config_defaults(void);
+void	config_free(struct rackd_config *);
+
+/* Print the normalised config as YAML that config_load() accepts. */
+void	config_print(FILE *, const struct rackd_config *);
+/* Print rackd.conf(5) in man(7) format from the key table. */
+void	config_print_man(FILE *);
+/*
+ * Log one line per key whose value differs between old and new (reload).
+ * Returns the number of differences.
+ */
+int	config_log_changes(const struct rackd_config *old,
+	    const struct rackd_config *new_);
+/* Names of keys present in the file that rackd accepts but ignores
+ * (tftp_port, ...), logged once at start-up; NULL-terminated, static. */
+void	config_note_unused(const struct rackd_config *);
+
+/*
+ * "rackd init": write or update FILE's maas_url (other keys kept, comments
+ * not preserved) and write the hex secret to the config's secret_file
+ * (mode 0600, directories created).  Returns 0, or -1 with *cause.
+ */
+int	config_init_write(const char *path, char *const *urls, size_t nurls,
+	    const char *secret_hex, char **cause);
+
+#endif

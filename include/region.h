@@ -1,0 +1,138 @@
+/*
+ * region.h — connections to every MAAS region event loop.
+ *
+ * A region_pool keeps one AMP connection per event loop advertised by
+ * discovery (discovery.h), each an explicit state machine:
+ *
+ *   IDLE -> CONNECTING -> AUTHENTICATING -> REGISTERING -> ESTABLISHED
+ *     ^                                                        |
+ *     +------------------- BACKOFF <---------------------------+
+ *
+ * with capped, jittered backoff, handshake and connect deadlines, and
+ * liveness by Ping (plus TCP keepalive / TCP_USER_TIMEOUT).  Calls from the
+ * rack to the region go through region_call(), which picks a live
+ * connection, queues while none is up, and re-sends idempotent calls when
+ * their connection dies.  Commands from the region are decoded here and
+ * handed to one command callback (rpc.c), which answers through the
+ * region_request handle.
+ */
+#ifndef REGION_H
+#define REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amp.h"
+
+struct event_base;
+struct http;
+struct rackd_config;
+struct secret;
+
+struct region_pool;
+struct region_request;
+
+enum region_state {
+	REGION_IDLE,
+	REGION_CONNECTING,
+	REGION_AUTHENTICATING,
+	REGION_REGISTERING,
+	REGION_ESTABLISHED,
+	REGION_BACKOFF,
+};
+
+const char *region_state_name(enum region_state);
+
+/* --- incoming commands ---------------------------------------------- */
+/*
+ * Called for every command from the region other than Authenticate (which
+ * region.c answers itself), once the region has proved it knows the
+ * secret.  The callee must eventually answer req exactly once with
+ * region_request_answer() or region_request_error(); until then req stays
+ * valid even if the connection dies (the answer is then dropped).
+ */
+typedef void (*region_command_cb)(struct region_request *req,
+	    const char *command, const struct amp_box *args, void *arg);
+
+/* Answer the request; takes ownership of answer (may be NULL = empty). */
+void	region_request_answer(struct region_request *, struct amp_box *answer);
+/* Fail the request with an AMP error (code e.g. "UNHANDLED"). */
+void	region_request_error(struct region_request *, const char *code,
+	    const char *description);
+/* Event-loop name and peer address of the connection it came on. */
+const char *region_request_loop(const struct region_request *);
+const char *region_request_peer(const struct region_request *);
+
+/* --- outgoing calls ------------------------------------------------- */
+enum region_call_status {
+	REGION_CALL_OK,			/* answer holds the _answer box */
+	REGION_CALL_REMOTE_ERROR,	/* error_code/error_description set */
+	REGION_CALL_TIMEOUT,		/* deadline passed (in flight or queued) */
+	REGION_CALL_LOST,		/* connection died, call not idempotent */
+	REGION_CALL_QUEUE_FULL,		/* no region up and the queue is full */
+	REGION_CALL_NO_REGION,		/* REGION_CALL_NOQUEUE and none up */
+	REGION_CALL_CANCELLED,		/* pool shut down */
+};
+
+const char *region_call_status_name(enum region_call_status);
+
+struct region_call_result {
+	enum region_call_status	 status;
+	const struct amp_box	*answer;	/* OK only; borrowed */
+	const char		*error_code;
+	const char		*error_description;
+	const char		*loop;		/* event loop that answered, or NULL */
+	uint64_t		 elapsed_ms;
+};
+
+typedef void (*region_call_cb)(const struct region_call_result *, void *arg);
+
+#define REGION_CALL_IDEMPOTENT	0x1	/* may be re-sent on another connection */
+#define REGION_CALL_NOQUEUE	0x2	/* fail at once when no region is up */
+
+/*
+ * Call command on the region with args (ownership taken; NULL = none).
+ * timeout_ms <= 0 uses region.call_timeout.  cb (may be NULL) is called
+ * exactly once, never from inside region_call().  Returns a call id > 0.
+ */
+uint64_t region_call(struct region_pool *, const char *command,
+	    struct amp_box *args, unsigned flags, int timeout_ms,
+	    region_call_cb cb, void *arg);
+
+/* --- the pool ------------------------------------------------------- */
+struct region_stats {
+	size_t	advertised;		/* event loops in the current document */
+	size_t	established;
+	size_t	regions_advertised;	/* distinct region hosts */
+	size_t	regions_connected;
+	size_t	queued;			/* calls waiting for a connection */
+	int	from_saved;		/* document came from the saved copy */
+};
+
+typedef void (*region_stats_cb)(const struct region_stats *, void *arg);
+
+/*
+ * Create the pool.  cfg and secret are copied (what is needed).  cmd_cb
+ * receives region commands; stats_cb (may be NULL) is called whenever the
+ * number of established connections or advertised loops changes.
+ */
+struct region_pool *region_pool_new(struct event_base *, struct http *,
+	    const struct rackd_config *, const struct secret *,
+	    region_command_cb cmd_cb, region_stats_cb stats_cb, void *arg);
+/* Start discovery and connecting. */
+void	region_pool_start(struct region_pool *);
+/* Apply a reloaded config / secret.  Connections are kept when the
+ * secret and URLs did not change. */
+void	region_pool_reconfigure(struct region_pool *, const struct rackd_config *,
+	    const struct secret *);
+/* Close every connection, fail queued calls with CANCELLED, stop timers. */
+void	region_pool_shutdown(struct region_pool *);
+void	region_pool_free(struct region_pool *);
+
+void	region_pool_stats(const struct region_pool *, struct region_stats *);
+/* The rack's system_id ("" before the first registration). */
+const char *region_pool_system_id(const struct region_pool *);
+/* One line per connection for logs / state files; caller frees. */
+char	*region_pool_describe(const struct region_pool *);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * rpc.h — the table of commands the region may call on the rack
+ * (rpc_commands[] in rpc.c), and the rack's periodic reports
+ * (UpdateServices).  Glue between region.c and the services: region.c
+ * knows nothing about power or DHCP; rpc.c turns boxes into calls.
+ */
+#ifndef RPC_H
+#define RPC_H
+
+#include "region.h"
+
+struct event_base;
+struct rackd_config;
+
+struct rpc;
+
+/* Hooks the daemon provides to rpc.c. */
+struct rpc_hooks {
+	/* DisableAndShutoffRackd: stop the daemon after the answer is sent. */
+	void	(*shutdown)(void *arg);
+	void	*arg;
+};
+
+struct rpc *rpc_new(struct event_base *, const struct rackd_config *,
+	    const struct rpc_hooks *);
+/* Attach the pool (after region_pool_new, which needs rpc_command). */
+void	rpc_set_pool(struct rpc *, struct region_pool *);
+void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
+void	rpc_free(struct rpc *);
+
+/* region_command_cb for region_pool_new(); arg is the struct rpc. */
+void	rpc_command(struct region_request *, const char *command,
+	    const struct amp_box *args, void *arg);
+/* Tell rpc that connectivity changed (first connection: send
+ * UpdateServices at once). */
+void	rpc_stats_changed(struct rpc *, const struct region_stats *);
+
+/* The table, exposed for tests and docs. */
+struct rpc_command {
+	const char	*name;
+	void		(*handler)(struct rpc *, struct region_request *,
+			    const struct amp_box *);
+	const char	*doc;
+};
+extern const struct rpc_command rpc_commands[];
+extern const size_t rpc_ncommands;
+
+#endif

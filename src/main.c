@@ -1,0 +1,468 @@
+/*
+ * main.c — rackd's entry point: options, start-up order, signals, the
+ * event loop, reload and teardown.  The only file that knows every module.
+ *
+ *   rackd [-d] [-f FILE]                 run (foreground; systemd manages us)
+ *   rackd -n [-v] [-f FILE]              check the config (and secret), exit 0/1
+ *   rackd init --maas-url URL ... --secret HEX [-f FILE]
+ *   rackd --man-conf                     print rackd.conf(5)
+ *   rackd -V                             print the version
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "region.h"
+#include "rpc.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+struct rackd {
+	struct event_base	*base;
+	struct rackd_config	*cfg;
+	char			*config_path;
+	int			 force_debug;
+	struct secret		 secret;
+	struct http		*http;
+	struct rpc		*rpc;
+	struct region_pool	*pool;
+	struct event		*ev_term, *ev_int, *ev_hup;
+	struct event		*secret_timer;
+	int			 stopping;
+};
+
+static void	rackd_start_regions(struct rackd *);
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: rackd [-d] [-f FILE]\n"
+	    "       rackd -n [-v] [-f FILE]\n"
+	    "       rackd init --maas-url URL [--maas-url URL ...] --secret HEX [-f FILE]\n"
+	    "       rackd --man-conf | -V\n");
+	exit(2);
+}
+
+/* mkdir -p with mode for the last component; -1 with errno. */
+static int
+mkdirs(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, mode) == -1 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+/* --- rackd init ----------------------------------------------------- */
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "maas-url", required_argument, NULL, 'u' },
+		{ "secret", required_argument, NULL, 's' },
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **urls = NULL, *secret = NULL, *cause = NULL;
+	const char *path = RACKD_DEFAULT_CONFIG;
+	size_t nurls = 0;
+	int ch, rc = 1;
+	struct rackd_config *cfg;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			urls = xreallocarray(urls, nurls + 2, sizeof *urls);
+			urls[nurls++] = optarg;
+			urls[nurls] = NULL;
+			break;
+		case 's':
+			secret = optarg;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (nurls == 0 || secret == NULL) {
+		fprintf(stderr, "rackd init: --maas-url and --secret are "
+		    "required\n");
+		free(urls);
+		return 2;
+	}
+	if (config_init_write(path, urls, nurls, secret, &cause) == -1) {
+		fprintf(stderr, "rackd init: %s\n", cause);
+		free(cause);
+		goto out;
+	}
+	/* When run as root for the packaged service, hand the secret to
+	 * the service user so the daemon can read it. */
+	if ((cfg = config_load(path, &cause)) != NULL) {
+		struct passwd *pw;
+
+		if (geteuid() == 0 && (pw = getpwnam("_rackd")) != NULL &&
+		    chown(cfg->secret_file, pw->pw_uid, pw->pw_gid) == -1)
+			fprintf(stderr, "rackd init: chown %s: %s\n",
+			    cfg->secret_file, strerror(errno));
+		printf("rackd init: wrote %s and %s\n", path, cfg->secret_file);
+		config_free(cfg);
+	} else {
+		fprintf(stderr, "rackd init: %s\n", cause);
+		free(cause);
+		goto out;
+	}
+	rc = 0;
+out:
+	/* optarg points into argv; wipe the secret from our argv copy. */
+	if (secret != NULL)
+		xwipe(secret, strlen(secret));
+	free(urls);
+	return rc;
+}
+
+/* --- config check --------------------------------------------------- */
+
+static int
+cmd_check(const char *path, int verbose)
+{
+	struct rackd_config *cfg;
+	struct secret sec;
+	char *cause = NULL;
+
+	if ((cfg = config_load(path, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (access(cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
+		fprintf(stderr, "%s: note: shared secret %s does not exist yet; "
+		    "rackd will wait for it (run 'rackd init')\n", path,
+		    cfg->secret_file);
+	} else if (secret_load(cfg->secret_file, &sec, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", path, cause);
+		free(cause);
+		config_free(cfg);
+		return 1;
+	} else
+		secret_wipe(&sec);
+	if (verbose)
+		config_print(stdout, cfg);
+	else
+		printf("configuration OK\n");
+	config_free(cfg);
+	return 0;
+}
+
+/* --- running -------------------------------------------------------- */
+
+static void
+rackd_status(const struct region_stats *st, void *arg)
+{
+	struct rackd *r = arg;
+
+	if (st->advertised == 0)
+		daemon_status("discovering region controllers");
+	else
+		daemon_status("connected to %zu/%zu event loops on %zu/%zu "
+		    "region controllers%s", st->established, st->advertised,
+		    st->regions_connected, st->regions_advertised,
+		    st->from_saved ? " (saved list: no region URL answers)" : "");
+	if (r->rpc != NULL)
+		rpc_stats_changed(r->rpc, st);
+}
+
+static void
+rackd_stop(struct rackd *r, const char *why)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	log_info("stopping (%s)", why);
+	daemon_stopping();
+	if (r->pool != NULL)
+		region_pool_shutdown(r->pool);
+	/* Let pending writes (e.g. a final answer) go out first. */
+	event_base_loopexit(r->base, &tv);
+}
+
+static void
+rackd_shutdown_hook(void *arg)
+{
+	struct rackd *r = arg;
+	struct timeval tv = { 0, 200000 };
+
+	/* Give the answer to DisableAndShutoffRackd time to leave. */
+	r->stopping = 1;
+	daemon_stopping();
+	log_info("stopping (disabled by the region)");
+	event_base_loopexit(r->base, &tv);
+}
+
+static void
+rackd_reload(struct rackd *r)
+{
+	struct rackd_config *ncfg;
+	struct secret nsec;
+	char *cause = NULL;
+
+	daemon_reloading();
+	log_info("reloading %s", r->config_path);
+	if ((ncfg = config_load(r->config_path, &cause)) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		free(cause);
+		daemon_ready();
+		return;
+	}
+	memset(&nsec, 0, sizeof nsec);
+	if (r->pool == NULL && access(ncfg->secret_file, F_OK) == -1 &&
+	    errno == ENOENT) {
+		/* Still waiting for the secret: take the new file anyway. */
+	} else if (secret_load(ncfg->secret_file, &nsec, &cause) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		free(cause);
+		config_free(ncfg);
+		daemon_ready();
+		return;
+	}
+	if (config_log_changes(r->cfg, ncfg) == 0)
+		log_info("reload: configuration unchanged");
+	log_set_debug(ncfg->debug || r->force_debug);
+	if (r->pool != NULL)
+		region_pool_reconfigure(r->pool, ncfg, &nsec);
+	rpc_reconfigure(r->rpc, ncfg);
+	secret_wipe(&r->secret);
+	r->secret = nsec;
+	config_free(r->cfg);
+	r->cfg = ncfg;
+	daemon_ready();
+}
+
+static void
+signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct rackd *r = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		rackd_reload(r);
+		break;
+	case SIGTERM:
+		rackd_stop(r, "SIGTERM");
+		break;
+	case SIGINT:
+		rackd_stop(r, "SIGINT");
+		break;
+	}
+}
+
+static void
+secret_poll_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	rackd_start_regions(arg);
+}
+
+/*
+ * Start the region side once the secret exists; until then poll for it
+ * every second.  A secret that exists but is unusable (permissions, bad
+ * hex) is fatal: that needs the operator, not patience.
+ */
+static void
+rackd_start_regions(struct rackd *r)
+{
+	struct timeval tv = { 1, 0 };
+	char *cause = NULL;
+
+	if (r->pool != NULL || r->stopping)
+		return;
+	if (r->secret.len == 0) {
+		if (access(r->cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
+			if (r->secret_timer == NULL)
+				r->secret_timer = evtimer_new(r->base,
+				    secret_poll_cb, r);
+			evtimer_add(r->secret_timer, &tv);
+			return;
+		}
+		if (secret_load(r->cfg->secret_file, &r->secret, &cause) == -1)
+			fatalx("%s", cause);
+		log_info("shared secret %s found", r->cfg->secret_file);
+	}
+	r->pool = region_pool_new(r->base, r->http, r->cfg, &r->secret,
+	    rpc_command, rackd_status, r);
+	rpc_set_pool(r->rpc, r->pool);
+	region_pool_start(r->pool);
+	daemon_status("discovering region controllers");
+}
+
+static void
+curl_init_or_die(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+}
+
+static int
+cmd_run(const char *path, int debug)
+{
+	struct rackd r;
+	struct rpc_hooks hooks;
+	char *cause = NULL;
+
+	memset(&r, 0, sizeof r);
+	r.config_path = xstrdup(path);
+	r.force_debug = debug;
+	log_init("rackd", debug);
+	if ((r.cfg = config_load(path, &cause)) == NULL)
+		fatalx("%s", cause);
+	log_set_debug(r.cfg->debug || debug);
+	log_info("rackd %s starting (config %s, hostname %s)", RACKD_VERSION,
+	    path, r.cfg->hostname);
+	config_note_unused(r.cfg);
+	if (mkdirs(r.cfg->data_dir, 0750) == -1)
+		fatal("cannot create data_dir %s", r.cfg->data_dir);
+	if (mkdirs(r.cfg->run_dir, 0750) == -1)
+		fatal("cannot create run_dir %s", r.cfg->run_dir);
+
+	signal(SIGPIPE, SIG_IGN);
+	curl_init_or_die();
+	log_hook_libevent();
+	if ((r.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	r.ev_term = evsignal_new(r.base, SIGTERM, signal_cb, &r);
+	r.ev_int = evsignal_new(r.base, SIGINT, signal_cb, &r);
+	r.ev_hup = evsignal_new(r.base, SIGHUP, signal_cb, &r);
+	evsignal_add(r.ev_term, NULL);
+	evsignal_add(r.ev_int, NULL);
+	evsignal_add(r.ev_hup, NULL);
+
+	if ((r.http = http_new(r.base, &cause)) == NULL)
+		fatalx("http: %s", cause);
+	memset(&hooks, 0, sizeof hooks);
+	hooks.shutdown = rackd_shutdown_hook;
+	hooks.arg = &r;
+	r.rpc = rpc_new(r.base, r.cfg, &hooks);
+
+	daemon_init(r.base);
+	if (access(r.cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
+		/* As MAAS's rackd: wait for the secret instead of failing,
+		 * so "install, then rackd init" needs no restart. */
+		log_warnx("waiting for the shared secret %s (run 'rackd init "
+		    "--maas-url URL --secret HEX')", r.cfg->secret_file);
+		daemon_status("waiting for the shared secret %s",
+		    r.cfg->secret_file);
+		rackd_start_regions(&r);
+	} else {
+		if (secret_load(r.cfg->secret_file, &r.secret, &cause) == -1)
+			fatalx("%s", cause);
+		rackd_start_regions(&r);
+	}
+	daemon_ready();
+	log_info("running; %zu region URL%s configured", r.cfg->n_maas_urls,
+	    r.cfg->n_maas_urls == 1 ? "" : "s");
+
+	event_base_dispatch(r.base);
+
+	/* Teardown in reverse order of start-up. */
+	if (r.secret_timer != NULL)
+		event_free(r.secret_timer);
+	region_pool_free(r.pool);
+	rpc_free(r.rpc);
+	http_free(r.http);
+	daemon_shutdown();
+	event_free(r.ev_term);
+	event_free(r.ev_int);
+	event_free(r.ev_hup);
+	event_base_free(r.base);
+	curl_global_cleanup();
+	secret_wipe(&r.secret);
+	config_free(r.cfg);
+	free(r.config_path);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "man-conf", no_argument, NULL, 'M' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = RACKD_DEFAULT_CONFIG;
+	int ch, check = 0, verbose = 0, debug = 0;
+
+	if (argc > 1 && strcmp(argv[1], "init") == 0) {
+		log_init("rackd", 0);
+		return cmd_init(argc - 1, argv + 1);
+	}
+	while ((ch = getopt_long(argc, argv, "df:nvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("rackd %s\n", RACKD_VERSION);
+			return 0;
+		case 'M':
+			config_print_man(stdout);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (check) {
+		log_init("rackd", 0);
+		return cmd_check(path, verbose);
+	}
+	return cmd_run(path, debug);
+}

@@ -1,0 +1,720 @@
+/*
+ * region_pool.c — the set of region connections and the call API.
+ *
+ * Discovery (discovery.c) tells us which event loops exist; we keep one
+ * connection per loop, drop the ones no longer advertised, and re-run
+ * discovery every second while not connected to all of them (30 s once we
+ * are, as MAAS does) and at once when a connection drops.
+ *
+ * Calls: region_call() picks the established connection with the lowest
+ * measured round trip (ties: fewest calls in flight).  With none up the
+ * call waits in a bounded queue until its deadline.  When a connection
+ * dies, idempotent calls go back to the front of the queue and are
+ * re-sent elsewhere; the rest fail with REGION_CALL_LOST, because the
+ * region may already have acted on them.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "discovery.h"
+#include "log.h"
+#include "region_private.h"
+#include "xmalloc.h"
+
+#define DISC_INTERVAL_LOW_MS	1000
+#define DISC_INTERVAL_HIGH_MS	30000
+#define DISC_MAX_BODY		(1u << 20)
+
+static void	pool_dispatch_queue(struct region_pool *);
+static void	pool_schedule_discovery(struct region_pool *, int ms);
+
+static const char *const call_status_names[] = {
+	[REGION_CALL_OK] = "ok",
+	[REGION_CALL_REMOTE_ERROR] = "remote error",
+	[REGION_CALL_TIMEOUT] = "timed out",
+	[REGION_CALL_LOST] = "connection lost",
+	[REGION_CALL_QUEUE_FULL] = "queue full",
+	[REGION_CALL_NO_REGION] = "no region connected",
+	[REGION_CALL_CANCELLED] = "cancelled",
+};
+
+const char *
+region_call_status_name(enum region_call_status s)
+{
+	if ((size_t)s < RACKD_NELEM(call_status_names))
+		return call_status_names[s];
+	return "?";
+}
+
+/* --- state files ---------------------------------------------------- */
+
+/* Read a one-line FileBackedValue (MAAS: whitespace-stripped). */
+static char *
+read_value_file(const char *dir, const char *name)
+{
+	char path[4096], buf[256];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' ||
+	    buf[n - 1] == '\t' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0)
+		return NULL;
+	return xstrdup(buf);
+}
+
+/* Write a value file atomically (temp + rename), as MAAS does. */
+static int
+write_value_file(const char *dir, const char *name, const char *value)
+{
+	char path[4096], tmp[4200];
+	int fd;
+	size_t len = strlen(value);
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		log_warn("region: cannot write %s", tmp);
+		return -1;
+	}
+	if (write(fd, value, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) == -1) {
+		log_warn("region: cannot write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		log_warn("region: cannot rename %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+void
+region_pool_set_system_id(struct region_pool *pool, const char *id,
+    const char *uuid, const char *loop)
+{
+	if (pool->system_id == NULL || strcmp(pool->system_id, id) != 0) {
+		if (pool->system_id != NULL && pool->system_id[0] != '\0')
+			log_warnx("region %s: region assigned system_id %s "
+			    "(was %s)", loop, id, pool->system_id);
+		free(pool->system_id);
+		pool->system_id = xstrdup(id);
+		write_value_file(pool->data_dir, "maas_id", id);
+	}
+	if (uuid != NULL) {
+		char *old = read_value_file(pool->data_dir, "maas_uuid");
+
+		if (old == NULL || strcmp(old, uuid) != 0)
+			write_value_file(pool->data_dir, "maas_uuid", uuid);
+		free(old);
+	}
+}
+
+/* --- calls ---------------------------------------------------------- */
+
+void
+region_call_free(struct region_call *call)
+{
+	if (call == NULL)
+		return;
+	if (call->timer != NULL)
+		event_free(call->timer);
+	free(call->command);
+	amp_box_free(call->args);
+	free(call);
+}
+
+void
+region_call_complete(struct region_call *call, enum region_call_status st,
+    const struct amp_box *answer, const char *ecode, const char *edesc,
+    const char *loop)
+{
+	struct region_call_result r;
+
+	memset(&r, 0, sizeof r);
+	r.status = st;
+	r.answer = answer;
+	r.error_code = ecode;
+	r.error_description = edesc;
+	r.loop = loop;
+	r.elapsed_ms = rackd_now_ms() - call->started_ms;
+	if (call->timer != NULL)
+		event_del(call->timer);
+	if (call->cb != NULL)
+		call->cb(&r, call->arg);
+	region_call_free(call);
+}
+
+static void
+call_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct region_call *call = arg;
+	struct region_pool *pool = call->pool;
+	struct region_conn *c = call->conn;
+
+	if (c != NULL)
+		region_conn_forget_call(c, call);
+	else {
+		TAILQ_REMOVE(&pool->queue, call, entry);
+		pool->nqueued--;
+	}
+	if (call->internal != NULL) {
+		call->internal(c, call, NULL, NULL, NULL, REGION_CALL_TIMEOUT);
+		region_call_free(call);
+		return;
+	}
+	region_call_complete(call, REGION_CALL_TIMEOUT, NULL, NULL, NULL,
+	    c ? c->name : NULL);
+}
+
+static struct region_call *
+call_new(struct region_pool *pool, const char *command, struct amp_box *args,
+    unsigned flags, int timeout_ms)
+{
+	struct region_call *call = xcalloc(1, sizeof *call);
+	struct timeval tv;
+
+	call->pool = pool;
+	call->id = ++pool->next_call_id;
+	call->command = xstrdup(command);
+	call->args = args;
+	call->flags = flags;
+	call->started_ms = rackd_now_ms();
+	if (timeout_ms <= 0)
+		timeout_ms = pool->p.call_timeout_ms;
+	call->timer = evtimer_new(pool->base, call_timeout_cb, call);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(call->timer, &tv);
+	return call;
+}
+
+struct region_call *
+region_call_new_internal(struct region_pool *pool, const char *command,
+    struct amp_box *args, int timeout_ms, region_internal_cb fn)
+{
+	struct region_call *call = call_new(pool, command, args, 0, timeout_ms);
+
+	call->internal = fn;
+	return call;
+}
+
+/* Pick the established connection to carry the next call. */
+static struct region_conn *
+pool_pick(struct region_pool *pool)
+{
+	struct region_conn *c, *best = NULL;
+	size_t best_n = 0, n;
+	struct region_call *call;
+	double best_rtt = 0, rtt;
+
+	TAILQ_FOREACH(c, &pool->conns, entry) {
+		if (c->state != REGION_ESTABLISHED)
+			continue;
+		n = 0;
+		TAILQ_FOREACH(call, &c->inflight, entry)
+			n++;
+		rtt = c->rtt_ms < 0 ? 1000.0 : c->rtt_ms;
+		/* Round trips within 1 ms of each other count as equal. */
+		if (best == NULL || rtt + 1.0 < best_rtt ||
+		    (rtt <= best_rtt + 1.0 && n < best_n)) {
+			best = c;
+			best_n = n;
+			best_rtt = rtt;
+		}
+	}
+	return best;
+}
+
+struct deferred_fail {
+	struct region_call	*call;
+	enum region_call_status	 st;
+};
+
+static void
+deferred_fail_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct deferred_fail *d = arg;
+
+	region_call_complete(d->call, d->st, NULL, NULL, NULL, NULL);
+	free(d);
+}
+
+static void
+call_fail_later(struct region_pool *pool, struct region_call *call,
+    enum region_call_status st)
+{
+	struct deferred_fail *d = xmalloc(sizeof *d);
+
+	d->call = call;
+	d->st = st;
+	if (call->timer != NULL)
+		event_del(call->timer);
+	event_base_once(pool->base, -1, EV_TIMEOUT, deferred_fail_cb, d, NULL);
+}
+
+uint64_t
+region_call(struct region_pool *pool, const char *command,
+    struct amp_box *args, unsigned flags, int timeout_ms, region_call_cb cb,
+    void *arg)
+{
+	struct region_call *call;
+	struct region_conn *c;
+	uint64_t id;
+
+	call = call_new(pool, command, args, flags, timeout_ms);
+	call->cb = cb;
+	call->arg = arg;
+	id = call->id;
+
+	if (pool->shutting_down) {
+		call_fail_later(pool, call, REGION_CALL_CANCELLED);
+		return id;
+	}
+	if ((c = pool_pick(pool)) != NULL && TAILQ_EMPTY(&pool->queue)) {
+		region_conn_send_call(c, call);
+		return id;
+	}
+	if (flags & REGION_CALL_NOQUEUE) {
+		call_fail_later(pool, call, REGION_CALL_NO_REGION);
+		return id;
+	}
+	if (pool->nqueued >= (size_t)pool->p.queue_max) {
+		log_warnx("region: no region connected and %zu calls already "
+		    "waiting; %s refused", pool->nqueued, command);
+		call_fail_later(pool, call, REGION_CALL_QUEUE_FULL);
+		return id;
+	}
+	TAILQ_INSERT_TAIL(&pool->queue, call, entry);
+	pool->nqueued++;
+	if (!pool->queue_warned && pool_pick(pool) == NULL) {
+		log_info("region: no region connected; calls wait (up to %d) "
+		    "until one is", pool->p.queue_max);
+		pool->queue_warned = 1;
+	}
+	pool_dispatch_queue(pool);
+	return id;
+}
+
+static void
+pool_dispatch_queue(struct region_pool *pool)
+{
+	struct region_call *call;
+	struct region_conn *c;
+
+	while ((call = TAILQ_FIRST(&pool->queue)) != NULL) {
+		if ((c = pool_pick(pool)) == NULL)
+			return;
+		TAILQ_REMOVE(&pool->queue, call, entry);
+		pool->nqueued--;
+		region_conn_send_call(c, call);
+	}
+	pool->queue_warned = 0;
+}
+
+/* --- connection events ---------------------------------------------- */
+
+void
+region_pool_conn_established(struct region_pool *pool, struct region_conn *c)
+{
+	pool_dispatch_queue(pool);
+	region_pool_update_stats(pool);
+}
+
+void
+region_pool_conn_lost(struct region_pool *pool, struct region_conn *c,
+    struct region_call_list *orphans)
+{
+	struct region_call *call;
+	struct region_call_list requeue;
+
+	TAILQ_INIT(&requeue);
+	while ((call = TAILQ_FIRST(orphans)) != NULL) {
+		TAILQ_REMOVE(orphans, call, entry);
+		if ((call->flags & REGION_CALL_IDEMPOTENT) &&
+		    !pool->shutting_down) {
+			call->resends++;
+			log_debug("region: re-sending %s (lost with %s)",
+			    call->command, c->name);
+			TAILQ_INSERT_TAIL(&requeue, call, entry);
+			continue;
+		}
+		region_call_complete(call, pool->shutting_down ?
+		    REGION_CALL_CANCELLED : REGION_CALL_LOST, NULL, NULL, NULL,
+		    c->name);
+	}
+	/* Re-sent calls go ahead of newer ones, keeping their order. */
+	while ((call = TAILQ_LAST(&requeue, region_call_list)) != NULL) {
+		TAILQ_REMOVE(&requeue, call, entry);
+		TAILQ_INSERT_HEAD(&pool->queue, call, entry);
+		pool->nqueued++;
+	}
+	if (!pool->shutting_down && !c->removed) {
+		pool->fully_connected_logged = 0;
+		pool_schedule_discovery(pool, 0);
+		pool_dispatch_queue(pool);
+	}
+}
+
+void
+region_pool_stats(const struct region_pool *pool, struct region_stats *st)
+{
+	const struct region_conn *c, *d;
+	int seen;
+
+	memset(st, 0, sizeof *st);
+	TAILQ_FOREACH(c, &pool->conns, entry) {
+		st->advertised++;
+		if (c->state == REGION_ESTABLISHED)
+			st->established++;
+		/* Distinct region hosts, advertised and connected. */
+		seen = 0;
+		for (d = TAILQ_FIRST(&pool->conns); d != c;
+		    d = TAILQ_NEXT(d, entry)) {
+			if (strcmp(d->region_host, c->region_host) == 0)
+				seen = 1;
+		}
+		if (!seen) {
+			st->regions_advertised++;
+			for (d = c; d != NULL; d = TAILQ_NEXT(d, entry)) {
+				if (strcmp(d->region_host, c->region_host) == 0 &&
+				    d->state == REGION_ESTABLISHED) {
+					st->regions_connected++;
+					break;
+				}
+			}
+		}
+	}
+	st->queued = pool->nqueued;
+	st->from_saved = pool->from_saved;
+}
+
+void
+region_pool_update_stats(struct region_pool *pool)
+{
+	struct region_stats st;
+
+	region_pool_stats(pool, &st);
+	if (memcmp(&st, &pool->last_stats, sizeof st) == 0)
+		return;
+	if (st.advertised > 0 && st.established == st.advertised &&
+	    !pool->fully_connected_logged) {
+		log_info("region: fully connected to all %zu event loops on all "
+		    "%zu region controllers", st.advertised,
+		    st.regions_advertised);
+		pool->fully_connected_logged = 1;
+	}
+	pool->last_stats = st;
+	if (pool->stats_cb != NULL)
+		pool->stats_cb(&st, pool->cb_arg);
+}
+
+/* --- discovery glue ------------------------------------------------- */
+
+static void
+disc_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct region_pool *pool = arg;
+
+	discovery_run(pool->disc);
+}
+
+static void
+pool_schedule_discovery(struct region_pool *pool, int ms)
+{
+	struct timeval tv;
+
+	if (pool->disc_timer == NULL || pool->shutting_down)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	event_del(pool->disc_timer);
+	evtimer_add(pool->disc_timer, &tv);
+}
+
+static struct region_conn *
+pool_find(struct region_pool *pool, const char *name)
+{
+	struct region_conn *c;
+
+	TAILQ_FOREACH(c, &pool->conns, entry) {
+		if (strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void
+pool_reconcile(struct region_pool *pool, const struct disc_doc *doc)
+{
+	struct region_conn *c, *next;
+	size_t i;
+	int found;
+
+	/* Drop connections to event loops no longer advertised. */
+	for (c = TAILQ_FIRST(&pool->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		found = 0;
+		for (i = 0; i < doc->nloops; i++) {
+			if (strcmp(doc->loops[i].name, c->name) == 0)
+				found = 1;
+		}
+		if (found)
+			continue;
+		log_info("region %s: no longer advertised; dropping", c->name);
+		c->removed = 1;
+		TAILQ_REMOVE(&pool->conns, c, entry);
+		region_conn_close(c, 0, -1, "no longer advertised");
+		region_conn_free(c);
+		/* A close may have freed or re-ordered others: restart. */
+		next = TAILQ_FIRST(&pool->conns);
+	}
+
+	for (i = 0; i < doc->nloops; i++) {
+		const struct disc_eventloop *el = &doc->loops[i];
+
+		if ((c = pool_find(pool, el->name)) != NULL) {
+			if (region_conn_set_addrs(c, el)) {
+				region_conn_close(c, 0, LOG_INFO,
+				    "address no longer advertised; reconnecting");
+				region_conn_start(c);
+			}
+			continue;
+		}
+		c = region_conn_new(pool, el);
+		TAILQ_INSERT_TAIL(&pool->conns, c, entry);
+		log_info("region %s: discovered (%zu address%s: %s%s)", el->name,
+		    el->naddrs, el->naddrs == 1 ? "" : "es",
+		    el->naddrs ? el->addrs[0].host : "-",
+		    el->naddrs > 1 ? ", ..." : "");
+		region_conn_start(c);
+	}
+	region_pool_update_stats(pool);
+}
+
+static void
+pool_discovered(const struct disc_doc *doc, const char *maas_url,
+    int from_saved, void *arg)
+{
+	struct region_pool *pool = arg;
+	struct region_stats st;
+
+	if (pool->shutting_down)
+		return;
+	if (doc != NULL) {
+		if (maas_url != NULL && (pool->maas_url == NULL ||
+		    strcmp(pool->maas_url, maas_url) != 0)) {
+			free(pool->maas_url);
+			pool->maas_url = xstrdup(maas_url);
+		}
+		pool->from_saved = from_saved;
+		pool_reconcile(pool, doc);
+	}
+	region_pool_stats(pool, &st);
+	if (doc != NULL && !from_saved && st.advertised > 0 &&
+	    st.established == st.advertised)
+		pool_schedule_discovery(pool, DISC_INTERVAL_HIGH_MS);
+	else
+		pool_schedule_discovery(pool, DISC_INTERVAL_LOW_MS);
+}
+
+/* --- pool lifecycle ------------------------------------------------- */
+
+static void
+pool_copy_config(struct region_pool *pool, const struct rackd_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < pool->nurls; i++)
+		free(pool->urls[i]);
+	free(pool->urls);
+	pool->nurls = cfg->n_maas_urls;
+	pool->urls = xcalloc(pool->nurls + 1, sizeof *pool->urls);
+	for (i = 0; i < pool->nurls; i++)
+		pool->urls[i] = xstrdup(cfg->maas_urls[i]);
+	free(pool->data_dir);
+	pool->data_dir = xstrdup(cfg->data_dir);
+	free(pool->hostname);
+	pool->hostname = xstrdup(cfg->hostname);
+	free(pool->cluster_uuid);
+	pool->cluster_uuid = cfg->cluster_uuid ? xstrdup(cfg->cluster_uuid) : NULL;
+	pool->p.discovery_timeout_ms = cfg->region.discovery_timeout_ms;
+	pool->p.connect_timeout_ms = cfg->region.connect_timeout_ms;
+	pool->p.handshake_timeout_ms = cfg->region.handshake_timeout_ms;
+	pool->p.liveness_timeout_ms = cfg->region.liveness_timeout_ms;
+	pool->p.call_timeout_ms = cfg->region.call_timeout_ms;
+	pool->p.queue_max = cfg->region.queue_max;
+	pool->p.backoff_max_ms = cfg->region.backoff_max_ms;
+}
+
+static void
+pool_disc_params(struct region_pool *pool, struct discovery_params *dp)
+{
+	memset(dp, 0, sizeof *dp);
+	dp->maas_urls = pool->urls;
+	dp->nurls = pool->nurls;
+	dp->data_dir = pool->data_dir;
+	dp->timeout_ms = pool->p.discovery_timeout_ms;
+	dp->max_body = DISC_MAX_BODY;
+}
+
+struct region_pool *
+region_pool_new(struct event_base *base, struct http *http,
+    const struct rackd_config *cfg, const struct secret *secret,
+    region_command_cb cmd_cb, region_stats_cb stats_cb, void *arg)
+{
+	struct region_pool *pool = xcalloc(1, sizeof *pool);
+	struct discovery_params dp;
+
+	pool->base = base;
+	pool->http = http;
+	TAILQ_INIT(&pool->conns);
+	TAILQ_INIT(&pool->queue);
+	pool->cmd_cb = cmd_cb;
+	pool->stats_cb = stats_cb;
+	pool->cb_arg = arg;
+	pool_copy_config(pool, cfg);
+	pool->secret = *secret;
+	pool->system_id = read_value_file(pool->data_dir, "maas_id");
+	if (pool->system_id != NULL)
+		log_info("region: this rack is %s (from %s/maas_id)",
+		    pool->system_id, pool->data_dir);
+	pool_disc_params(pool, &dp);
+	pool->disc = discovery_new(base, http, &dp, pool_discovered, pool);
+	pool->disc_timer = evtimer_new(base, disc_timer_cb, pool);
+	return pool;
+}
+
+void
+region_pool_start(struct region_pool *pool)
+{
+	pool->started = 1;
+	discovery_run(pool->disc);
+}
+
+void
+region_pool_reconfigure(struct region_pool *pool,
+    const struct rackd_config *cfg, const struct secret *secret)
+{
+	struct discovery_params dp;
+	struct region_conn *c;
+	int secret_changed = secret->len != pool->secret.len ||
+	    memcmp(secret->key, pool->secret.key, secret->len) != 0;
+
+	pool_copy_config(pool, cfg);
+	pool_disc_params(pool, &dp);
+	discovery_set_params(pool->disc, &dp);
+	if (secret_changed) {
+		secret_wipe(&pool->secret);
+		pool->secret = *secret;
+		log_info("region: shared secret changed; reconnecting to every "
+		    "event loop");
+		TAILQ_FOREACH(c, &pool->conns, entry) {
+			if (c->state == REGION_IDLE || c->state == REGION_BACKOFF) {
+				c->failures = 0;
+				region_conn_start(c);
+				continue;
+			}
+			region_conn_close(c, 0, -1, "secret changed");
+			c->failures = 0;
+			region_conn_start(c);
+		}
+	}
+	discovery_run(pool->disc);
+}
+
+void
+region_pool_shutdown(struct region_pool *pool)
+{
+	struct region_conn *c;
+	struct region_call *call;
+
+	if (pool->shutting_down)
+		return;
+	pool->shutting_down = 1;
+	if (pool->disc_timer != NULL)
+		event_del(pool->disc_timer);
+	TAILQ_FOREACH(c, &pool->conns, entry)
+		region_conn_close(c, 0, -1, "shutting down");
+	while ((call = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, call, entry);
+		pool->nqueued--;
+		region_call_complete(call, REGION_CALL_CANCELLED, NULL, NULL,
+		    NULL, NULL);
+	}
+}
+
+void
+region_pool_free(struct region_pool *pool)
+{
+	struct region_conn *c;
+	size_t i;
+
+	if (pool == NULL)
+		return;
+	region_pool_shutdown(pool);
+	while ((c = TAILQ_FIRST(&pool->conns)) != NULL) {
+		TAILQ_REMOVE(&pool->conns, c, entry);
+		region_conn_free(c);
+	}
+	discovery_free(pool->disc);
+	if (pool->disc_timer != NULL)
+		event_free(pool->disc_timer);
+	for (i = 0; i < pool->nurls; i++)
+		free(pool->urls[i]);
+	free(pool->urls);
+	free(pool->data_dir);
+	free(pool->hostname);
+	free(pool->cluster_uuid);
+	free(pool->system_id);
+	free(pool->maas_url);
+	secret_wipe(&pool->secret);
+	free(pool);
+}
+
+const char *
+region_pool_system_id(const struct region_pool *pool)
+{
+	return pool->system_id ? pool->system_id : "";
+}
+
+char *
+region_pool_describe(const struct region_pool *pool)
+{
+	const struct region_conn *c;
+	struct bytes b;
+	char line[512];
+	size_t len;
+	uint8_t *p;
+
+	bytes_init(&b);
+	TAILQ_FOREACH(c, &pool->conns, entry) {
+		snprintf(line, sizeof line, "%s %s %s rtt=%.1fms\n", c->name,
+		    c->peer, region_state_name(c->state), c->rtt_ms);
+		bytes_add_str(&b, line);
+	}
+	bytes_add_u8(&b, 0);
+	p = bytes_steal(&b, &len);
+	return (char *)p;
+}

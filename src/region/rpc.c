@@ -1,0 +1,340 @@
+/*
+ * rpc.c — what the rack answers when the region calls it, and what it
+ * reports on its own (UpdateServices).
+ *
+ * rpc_commands[] is the single table of region->rack commands rackd
+ * serves.  Anything not in it gets Twisted's UNHANDLED answer on the same
+ * connection (never a dropped connection or a silent timeout).  Entries
+ * follow spec §5.4: commands whose error would hurt the region (e.g. an
+ * empty ListBootImages blocking deployments) get the answer MAAS's own
+ * rack would give when it cannot serve them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "region.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+struct rpc {
+	struct event_base	*base;
+	struct region_pool	*pool;
+	struct rpc_hooks	 hooks;
+	char			*secret_file;
+	char			*hostname;
+	int			 services_interval_ms;
+	struct event		*services_timer;
+	int			 services_inflight;
+	int			 was_connected;
+};
+
+/* --- handlers ------------------------------------------------------- */
+
+static void
+cmd_identify(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	struct amp_box *ans = amp_box_new();
+
+	amp_box_put_str(ans, "ident", region_pool_system_id(rpc->pool));
+	region_request_answer(req, ans);
+}
+
+static void
+cmd_ping(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	region_request_answer(req, NULL);
+}
+
+/*
+ * rackd serves no boot images.  An empty (successful) list would make
+ * every deployment fail the region's image intersection, so we fail the
+ * call and the region skips this rack (spec §5.4, pitfall 5).
+ */
+static void
+cmd_list_boot_images(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	region_request_error(req, "UNHANDLED",
+	    "rackd does not serve boot images; ask another rack controller");
+}
+
+static void
+cmd_is_import_running(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	struct amp_box *ans = amp_box_new();
+
+	amp_box_put_bool(ans, "running", false);
+	region_request_answer(req, ans);
+}
+
+/* MAAS answers NotImplementedError for every OS but Windows. */
+static void
+cmd_get_preseed_data(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	region_request_error(req, "NotImplementedError",
+	    "no preseed data from this rack controller");
+}
+
+/*
+ * Until rackd manages DHCP, an empty configuration (the rack serves no
+ * VLAN) is exactly what we do, so it succeeds; a configuration with
+ * shared networks is refused with the reason, because claiming success
+ * would leave the region believing DHCP is served.
+ */
+static void
+cmd_configure_dhcp(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	struct amp_box **nets = NULL;
+	size_t n = 0;
+	char *cause = NULL;
+	const struct amp_value *v = amp_box_get(args, "shared_networks");
+
+	if (v == NULL) {
+		region_request_error(req, "CannotConfigureDHCP",
+		    "missing argument shared_networks");
+		return;
+	}
+	if (amp_clist_decode(v->data, v->len, &nets, &n, &cause) == -1) {
+		char *msg;
+
+		xasprintf(&msg, "bad shared_networks: %s", cause);
+		region_request_error(req, "CannotConfigureDHCP", msg);
+		free(msg);
+		free(cause);
+		return;
+	}
+	amp_list_free(nets, n);
+	if (n == 0) {
+		region_request_answer(req, NULL);
+		return;
+	}
+	region_request_error(req, "CannotConfigureDHCP",
+	    "DHCP is not managed by this rackd build");
+}
+
+/*
+ * Deleting the rack controller in MAAS calls this; an error would abort
+ * the deletion.  Answer, forget the secret, stop.
+ */
+static void
+cmd_disable_and_shutoff(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	log_notice("rpc: region %s asked this rack to disable itself "
+	    "(DisableAndShutoffRackd): removing %s and stopping",
+	    region_request_loop(req), rpc->secret_file);
+	region_request_answer(req, NULL);
+	if (unlink(rpc->secret_file) == -1 && errno != ENOENT)
+		log_warn("rpc: cannot remove %s", rpc->secret_file);
+	if (rpc->hooks.shutdown != NULL)
+		rpc->hooks.shutdown(rpc->hooks.arg);
+}
+
+const struct rpc_command rpc_commands[] = {
+	{ "Identify", cmd_identify, "answers the rack's system_id" },
+	{ "Ping", cmd_ping, "liveness; empty answer" },
+	{ "ListBootImages", cmd_list_boot_images,
+	  "error: rackd serves no images (an empty list would block deploys)" },
+	{ "IsImportBootImagesRunning", cmd_is_import_running,
+	  "running: False" },
+	{ "GetPreseedData", cmd_get_preseed_data,
+	  "NotImplementedError, as MAAS for non-Windows OSes" },
+	{ "ConfigureDHCPv4", cmd_configure_dhcp,
+	  "empty configuration accepted; DHCP serving arrives with Kea support" },
+	{ "ConfigureDHCPv6", cmd_configure_dhcp, "as ConfigureDHCPv4" },
+	{ "DisableAndShutoffRackd", cmd_disable_and_shutoff,
+	  "answer, delete the secret, stop" },
+};
+const size_t rpc_ncommands = RACKD_NELEM(rpc_commands);
+
+void
+rpc_command(struct region_request *req, const char *command,
+    const struct amp_box *args, void *arg)
+{
+	struct rpc *rpc = arg;
+	size_t i;
+	char *msg;
+
+	for (i = 0; i < rpc_ncommands; i++) {
+		if (strcmp(rpc_commands[i].name, command) == 0) {
+			log_debug("rpc: %s from %s", command,
+			    region_request_loop(req));
+			rpc_commands[i].handler(rpc, req, args);
+			return;
+		}
+	}
+	/* Twisted's own wording, so region logs read as usual. */
+	log_info("rpc: region %s called %s, which rackd does not implement; "
+	    "answered UNHANDLED", region_request_loop(req), command);
+	xasprintf(&msg, "Unhandled Command: b'%s'", command);
+	region_request_error(req, "UNHANDLED", msg);
+	free(msg);
+}
+
+/* --- UpdateServices ------------------------------------------------- */
+
+struct service_status {
+	const char *name, *status, *info;
+};
+
+/*
+ * What this rack runs, in the region's vocabulary (spec §6.2).  rackd
+ * provides none of MAAS's TFTP/HTTP boot, NTP, DNS, proxy or syslog
+ * services, so they are reported "off" with the reason rather than
+ * pretending; DHCP is off until configured.
+ */
+static const struct service_status services[] = {
+	{ "tftp", "off", "not provided by rackd" },
+	{ "http", "off", "not provided by rackd" },
+	{ "dhcpd", "off", "" },
+	{ "dhcpd6", "off", "" },
+	{ "ntp_rack", "off", "not provided by rackd" },
+	{ "dns_rack", "off", "not provided by rackd" },
+	{ "proxy_rack", "off", "not provided by rackd" },
+	{ "syslog_rack", "off", "not provided by rackd" },
+};
+
+static void
+services_done(const struct region_call_result *r, void *arg)
+{
+	struct rpc *rpc = arg;
+
+	rpc->services_inflight = 0;
+	if (r->status == REGION_CALL_OK)
+		log_debug("rpc: UpdateServices accepted by %s", r->loop);
+	else if (r->status == REGION_CALL_REMOTE_ERROR)
+		log_warnx("rpc: region refused UpdateServices: %s: %s",
+		    r->error_code, r->error_description);
+	else
+		log_debug("rpc: UpdateServices not delivered: %s",
+		    region_call_status_name(r->status));
+}
+
+static void
+rpc_send_services(struct rpc *rpc)
+{
+	struct amp_box *args, *items[RACKD_NELEM(services)];
+	struct bytes b;
+	size_t i;
+	char *cause = NULL;
+	const char *sid;
+
+	if (rpc->pool == NULL)
+		return;
+	sid = region_pool_system_id(rpc->pool);
+	if (rpc->services_inflight || sid[0] == '\0')
+		return;
+	for (i = 0; i < RACKD_NELEM(services); i++) {
+		items[i] = amp_box_new();
+		amp_box_put_str(items[i], "name", services[i].name);
+		amp_box_put_str(items[i], "status", services[i].status);
+		amp_box_put_str(items[i], "status_info", services[i].info);
+	}
+	bytes_init(&b);
+	if (amp_list_encode(items, RACKD_NELEM(services), &b, &cause) == -1) {
+		log_warnx("rpc: cannot encode services: %s", cause);
+		free(cause);
+		bytes_free(&b);
+		for (i = 0; i < RACKD_NELEM(services); i++)
+			amp_box_free(items[i]);
+		return;
+	}
+	for (i = 0; i < RACKD_NELEM(services); i++)
+		amp_box_free(items[i]);
+	args = amp_box_new();
+	amp_box_put_str(args, "system_id", sid);
+	amp_box_put(args, "services", b.data, b.len);
+	bytes_free(&b);
+	rpc->services_inflight = 1;
+	/* A status report is stale by the next one: never queue it. */
+	region_call(rpc->pool, "UpdateServices", args,
+	    REGION_CALL_IDEMPOTENT | REGION_CALL_NOQUEUE, 30000, services_done,
+	    rpc);
+}
+
+static void
+services_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	rpc_send_services(arg);
+}
+
+void
+rpc_stats_changed(struct rpc *rpc, const struct region_stats *st)
+{
+	int connected = st->established > 0;
+
+	if (connected && !rpc->was_connected)
+		rpc_send_services(rpc);
+	rpc->was_connected = connected;
+}
+
+/* --- lifecycle ------------------------------------------------------ */
+
+static void
+rpc_copy_config(struct rpc *rpc, const struct rackd_config *cfg)
+{
+	struct timeval tv;
+
+	free(rpc->secret_file);
+	rpc->secret_file = xstrdup(cfg->secret_file);
+	free(rpc->hostname);
+	rpc->hostname = xstrdup(cfg->hostname);
+	rpc->services_interval_ms = cfg->region.services_interval_ms;
+	if (rpc->services_timer != NULL) {
+		tv.tv_sec = rpc->services_interval_ms / 1000;
+		tv.tv_usec = (rpc->services_interval_ms % 1000) * 1000;
+		event_del(rpc->services_timer);
+		event_add(rpc->services_timer, &tv);
+	}
+}
+
+struct rpc *
+rpc_new(struct event_base *base, const struct rackd_config *cfg,
+    const struct rpc_hooks *hooks)
+{
+	struct rpc *rpc = xcalloc(1, sizeof *rpc);
+
+	rpc->base = base;
+	if (hooks != NULL)
+		rpc->hooks = *hooks;
+	rpc->services_timer = event_new(base, -1, EV_PERSIST, services_timer_cb,
+	    rpc);
+	rpc_copy_config(rpc, cfg);
+	return rpc;
+}
+
+void
+rpc_set_pool(struct rpc *rpc, struct region_pool *pool)
+{
+	rpc->pool = pool;
+}
+
+void
+rpc_reconfigure(struct rpc *rpc, const struct rackd_config *cfg)
+{
+	rpc_copy_config(rpc, cfg);
+}
+
+void
+rpc_free(struct rpc *rpc)
+{
+	if (rpc == NULL)
+		return;
+	if (rpc->services_timer != NULL)
+		event_free(rpc->services_timer);
+	free(rpc->secret_file);
+	free(rpc->hostname);
+	free(rpc);
+}
