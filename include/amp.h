@@ -30,11 +30,12 @@ struct amp_value {
 	size_t		 len;
 };
 
+/* value/len come first so a pair can be viewed as a struct amp_value. */
 struct amp_pair {
-	char		*key;		/* NUL-terminated copy */
-	size_t		 keylen;
 	uint8_t		*value;		/* always followed by a NUL byte */
 	size_t		 len;
+	char		*key;		/* NUL-terminated copy */
+	size_t		 keylen;
 };
 
 struct amp_box {

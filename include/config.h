@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Upper bound on rows in config_keys[] (checked at compile time). */
+#define CONFIG_MAX_KEYS	128
+
 /* region: section — discovery and connection tuning (issue 3). */
 struct config_region {
 	int	 discovery_timeout_ms;	/* per /rpc/ HTTP request */
@@ -43,6 +46,14 @@ struct rackd_config {
 	char	*hostname;		/* system hostname when unset */
 
 	struct config_region region;
+
+	/* Private to config.c: MAAS keys kept only so they round-trip. */
+	int	 max_idle_rpc_connections;	/* accepted, unused */
+	int	 max_rpc_connections;		/* accepted, unused */
+	int	 rpc_keepalive;			/* accepted, unused */
+	/* Private to config.c: bit i set when config_keys[i] was in the
+	 * file (duplicate detection, config_note_unused). */
+	unsigned long long present[CONFIG_MAX_KEYS / 64];
 };
 
 /* Key value types understood by the table. */
@@ -94,14 +105,17 @@ void	config_print_man(FILE *);
  */
 int	config_log_changes(const struct rackd_config *old,
 	    const struct rackd_config *new_);
-/* Names of keys present in the file that rackd accepts but ignores
- * (tftp_port, ...), logged once at start-up; NULL-terminated, static. */
+/* log_info once per key present in the file that rackd accepts for MAAS
+ * compatibility but ignores (tftp_port, ...); called at start-up. */
 void	config_note_unused(const struct rackd_config *);
 
 /*
- * "rackd init": write or update FILE's maas_url (other keys kept, comments
- * not preserved) and write the hex secret to the config's secret_file
- * (mode 0600, directories created).  Returns 0, or -1 with *cause.
+ * "rackd init": write or update FILE's maas_url (other keys and comments
+ * kept; mode 0644, atomic) and write the hex secret to the config's
+ * secret_file (mode 0600, atomic, directories created).  URLs and secret
+ * are checked first and nothing is written when they are bad, or when the
+ * edited file would not load.  Returns 0, or -1 with *cause (which never
+ * contains the secret).
  */
 int	config_init_write(const char *path, char *const *urls, size_t nurls,
 	    const char *secret_hex, char **cause);
