@@ -293,6 +293,16 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
+/* region.c has one callback argument; route commands to rpc.c. */
+static void
+rackd_command(struct region_request *req, const char *command,
+    const struct amp_box *args, void *arg)
+{
+	struct rackd *r = arg;
+
+	rpc_command(req, command, args, r->rpc);
+}
+
 static void
 secret_poll_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -325,7 +335,7 @@ rackd_start_regions(struct rackd *r)
 		log_info("shared secret %s found", r->cfg->secret_file);
 	}
 	r->pool = region_pool_new(r->base, r->http, r->cfg, &r->secret,
-	    rpc_command, rackd_status, r);
+	    rackd_command, rackd_status, r);
 	rpc_set_pool(r->rpc, r->pool);
 	region_pool_start(r->pool);
 	daemon_status("discovering region controllers");

@@ -149,7 +149,7 @@ start_rackd() {
 		register_pid $!
 		wait_for "notify socket" 5 test -S "$T/notify.sock"
 		env+=(NOTIFY_SOCKET="$T/notify.sock")
-		[ -n "${RACKD_WATCHDOG_USEC:-}" ] && env+=(WATCHDOG_USEC="$RACKD_WATCHDOG_USEC" WATCHDOG_PID=)
+		[ -n "${RACKD_WATCHDOG_USEC:-}" ] && env+=(WATCHDOG_USEC="$RACKD_WATCHDOG_USEC")
 	fi
 	env "${env[@]}" $RACKD_WRAPPER "$RACKD" -d -f "$conf" "$@" >>"$logf" 2>&1 &
 	RACKD_PID=$!
