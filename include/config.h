@@ -26,6 +26,7 @@ struct config_region {
 	int	 queue_max;		/* calls waiting while no region is up */
 	int	 backoff_max_ms;	/* reconnect backoff cap */
 	int	 services_interval_ms;	/* UpdateServices period */
+	int	 discovery_interval_ms;	/* re-discovery when fully connected */
 };
 
 struct rackd_config {

@@ -104,8 +104,12 @@ const struct config_key config_keys[] = {
 	  1000, 3600000, false,
 	  "Cap of the jittered exponential reconnect backoff." },
 	{ "region.services_interval", CONFIG_DURATION,
-	  REG(services_interval_ms), "30s", 1000, 3600000, false,
+	  REG(services_interval_ms), "30s", 100, 3600000, false,
 	  "Period of UpdateServices reports to the region." },
+	{ "region.discovery_interval", CONFIG_DURATION,
+	  REG(discovery_interval_ms), "30s", 1000, 3600000, false,
+	  "Period of the /rpc/ re-discovery once connected to every event "
+	  "loop (1 s while not, and at once when a connection drops)." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

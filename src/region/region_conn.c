@@ -320,6 +320,10 @@ region_conn_close(struct region_conn *c, int backoff, int prio,
 		conn_set_state(c, REGION_IDLE, "closed");
 		return;
 	}
+	/* backoff == 2: an authentication failure, which will not fix itself
+	 * in milliseconds; start the backoff seconds out. */
+	if (backoff == 2 && c->failures < 3)
+		c->failures = 3;
 	c->failures++;
 	conn_set_state(c, REGION_BACKOFF, "closed");
 	conn_arm_timer(c, conn_backoff_ms(c));
@@ -959,7 +963,7 @@ conn_auth_done(struct region_conn *c, struct region_call *call,
 	}
 	if (!auth_verify(&c->pool->secret, c->nonce, sizeof c->nonce,
 	    salt->data, salt->len, digest->data, digest->len)) {
-		region_conn_close(c, 1, LOG_ERR,
+		region_conn_close(c, 2, LOG_ERR,
 		    "region FAILED authentication (wrong digest): its shared "
 		    "secret differs from ours; check secret_file; dropping "
 		    "connection");
@@ -1016,7 +1020,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF) {
 		if (c->state == REGION_AUTHENTICATING)
-			region_conn_close(c, 1, LOG_WARNING,
+			region_conn_close(c, 2, LOG_WARNING,
 			    "region closed the connection during authentication "
 			    "(does it have the same shared secret?)");
 		else

@@ -31,7 +31,6 @@
 #include "xmalloc.h"
 
 #define DISC_INTERVAL_LOW_MS	1000
-#define DISC_INTERVAL_HIGH_MS	30000
 #define DISC_MAX_BODY		(1u << 20)
 
 static void	pool_dispatch_queue(struct region_pool *);
@@ -534,7 +533,7 @@ pool_discovered(const struct disc_doc *doc, const char *maas_url,
 	region_pool_stats(pool, &st);
 	if (doc != NULL && !from_saved && st.advertised > 0 &&
 	    st.established == st.advertised)
-		pool_schedule_discovery(pool, DISC_INTERVAL_HIGH_MS);
+		pool_schedule_discovery(pool, pool->p.discovery_interval_ms);
 	else
 		pool_schedule_discovery(pool, DISC_INTERVAL_LOW_MS);
 }
@@ -566,6 +565,7 @@ pool_copy_config(struct region_pool *pool, const struct rackd_config *cfg)
 	pool->p.call_timeout_ms = cfg->region.call_timeout_ms;
 	pool->p.queue_max = cfg->region.queue_max;
 	pool->p.backoff_max_ms = cfg->region.backoff_max_ms;
+	pool->p.discovery_interval_ms = cfg->region.discovery_interval_ms;
 }
 
 static void

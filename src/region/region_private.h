@@ -102,6 +102,7 @@ struct region_pool {
 		int discovery_timeout_ms, connect_timeout_ms;
 		int handshake_timeout_ms, liveness_timeout_ms;
 		int call_timeout_ms, queue_max, backoff_max_ms;
+		int discovery_interval_ms;
 	} p;
 	struct secret		 secret;
 
