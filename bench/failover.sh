@@ -7,7 +7,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd); export ROOT
 RUNS=${1:-7}
-MODE=${MODE:-kill}
+export MODE=${MODE:-kill}
 results=()
 for run in $(seq 1 "$RUNS"); do
 	r=$(TMPDIR_TEST=$(mktemp -d /tmp/rackd-bench.XXXXXX) MODE=$MODE bash -c '
