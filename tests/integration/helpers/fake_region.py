@@ -1,80 +1,197 @@
 #!/usr/bin/python3
-"""A fake MAAS 3.4 region for rackd's integration tests (Twisted AMP).
+# Must be Debian's /usr/bin/python3: python3-twisted lives in
+# /usr/lib/python3/dist-packages and the pyenv python3 on PATH lacks it.
+"""A fake MAAS 3.4 region controller for rackd's integration tests.
 
-  fake_region.py --name NAME --loops N --secret-file F --db DIR
-                 [--record FILE] [--log FILE] [--ready-file FILE]
+  fake_region.py --name region1 --loops 2 --secret-file FILE --db DIR
+                 [--http-port 0] [--http-host 127.0.0.1] [--amp-host 127.0.0.1]
+                 [--control-port 0] [--record FILE] [--log FILE]
+                 [--ready-file FILE] [--no-push-dhcp] [--gating]
+                 [--version 3.4.0] [--dhcp-retry 0.1]
 
-One HTTP server answers GET /MAAS/rpc/ with every event loop of every
-fake region sharing DIR (the "database"); N AMP listeners play regiond
-workers: Authenticate both ways (HMAC-SHA256 of the hex-decoded secret),
-RegisterRackController (system_ids kept in DIR/racks.json), the empty
-ConfigureDHCPv4/v6 push MAAS makes after registration, and the rack->region
-commands rackd uses.  Every call in or out is appended to --record as JSON.
+Written from /work/shared/spec/maas-rpc.md; as far as the rack can see it
+behaves like a 3.4 region:
 
-A control HTTP server (127.0.0.1) lets a test inspect and drive it:
-  GET  /status, /connections, /calls
-  POST /call   {"command", "args", "raw": bool}  -> calls the rack
-  POST /fault  {"name": F, "on": bool} | {"http_mode": M}
-  POST /eventloops/remove {"name": REGION}
-Faults: wrong_secret, garbage, oversized_key, truncated, reject_register,
-drop_all (close current rack connections once).  http_mode: normal, html,
-badjson, wrongshape, huge, slow, 503.
+* one HTTP server: GET /MAAS/rpc/ answers {"eventloops": {...}} merged from
+  every DIR/eventloops-*.json (the shared "database"); anything else is a
+  404 HTML page;
+* N AMP listeners, one per simulated regiond worker ("event loop"), each
+  named "<name>:pid=<n>";
+* on accept the region Authenticates the rack (HMAC-SHA256 keyed with the
+  hex-decoded secret over message+salt) and drops it on mismatch; it
+  answers the rack's Authenticate; with --gating (3.4.4+) other rack
+  commands wait (0, .5, 1.5, 3.5, 7.5 s) for that check and then fail with
+  _error_code "_error";
+* RegisterRackController (system_ids in DIR/racks.json, uuid in DIR/uuid),
+  then the empty ConfigureDHCPv4/v6 push of spec 3.7(i), re-pushed every
+  --dhcp-retry seconds while it fails (MAAS: 0.1 s, forever);
+* the rack->region commands a 3.4 rack uses; undeclared exceptions become
+  non-fatal UNHANDLED "Unknown Error [...]" like MAAS's RPCProtocol;
+* every call in either direction is appended to --record as one JSON line;
+* a control HTTP API on 127.0.0.1 (see region_ctl.py and the brief):
+  GET /status /connections /calls?command=X&since=T
+  POST /fault /call /nodes /nodes/reset /eventloops/remove
+* faults (POST /fault, for new connections): wrong_secret, garbage (64
+  random bytes, first key length > 255), oversized_key (key length 300),
+  truncated (half an Authenticate box, then close), reject_register,
+  silent_register; drop_all closes the current rack connections once;
+  http_mode normal|html|badjson|wrongshape|huge (valid JSON padded to
+  20 MiB)|slow (normal answer after 30 s)|503.
 """
-import argparse, glob, hashlib, hmac, json, os, random, re, string, sys, time, zlib
+import argparse
+import fcntl
+import glob
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import random
+import re
+import string
+import sys
+import time
+import zlib
+from urllib.parse import parse_qs, urlparse, ParseResult
 
 from twisted.internet import defer, protocol, reactor
 from twisted.protocols import amp
+from twisted.python import failure, log
 from twisted.web import resource, server
 
 ARGS = None
+FAULT_NAMES = ("wrong_secret", "garbage", "oversized_key", "truncated",
+               "reject_register", "silent_register")
+HTTP_MODES = ("normal", "html", "badjson", "wrongshape", "huge", "slow", "503")
 FAULTS = {"http_mode": "normal"}
-CONNS = []
-LOOPS = {}          # port -> loop name
+CONNS = []              # live Region protocols
+LOOPS = {}              # AMP listening port -> event-loop name
+CALLS = []              # in-memory copy of the record (used without --record)
+EVENT_TYPES = {}        # name -> (description, level)
+DHCP_PUSH = {}          # rack system_id -> state of this process's push
 
 
-def log(msg):
-    with open(ARGS.log, "a") if ARGS.log else sys.stderr as f:
-        f.write("%.3f %s %s\n" % (time.time(), ARGS.name, msg))
-
-
-def secret_key():
-    key = open(ARGS.secret_file).read().strip()
-    b = bytes.fromhex(key)
-    if FAULTS.get("wrong_secret"):
-        b = bytes(x ^ 0x55 for x in b)
-    return b
-
-
+# --- helpers -------------------------------------------------------------------
 def jsonable(v):
+    """Turn decoded AMP values into JSON: bytes as hex, URLs/IPs as text."""
     if isinstance(v, bytes):
         return v.hex()
+    if isinstance(v, ParseResult):
+        return v.geturl()
+    if isinstance(v, (ipaddress.IPv4Address, ipaddress.IPv6Address,
+                      ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return str(v)
     if isinstance(v, dict):
-        return {k.decode() if isinstance(k, bytes) else k: jsonable(x) for k, x in v.items()}
+        return {(k.decode() if isinstance(k, bytes) else str(k)): jsonable(x)
+                for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [jsonable(x) for x in v]
     return v
 
 
 def record(loop, peer, direction, command, args, result=None, error=None):
-    if not ARGS.record:
-        return
     entry = {"t": time.time(), "loop": loop, "peer": peer, "dir": direction,
-             "command": command, "args": jsonable(args),
+             "command": command, "args": jsonable(args or {}),
              "result": jsonable(result), "error": error}
-    with open(ARGS.record, "a") as f:
-        f.write(json.dumps(entry) + "\n")
+    CALLS.append(entry)
+    if len(CALLS) > 100000:
+        del CALLS[:50000]
+    if ARGS.record:
+        with open(ARGS.record, "a") as f:
+            f.write(json.dumps(entry) + "\n")
 
 
-# --- MAAS argument types (spec §3.4) ---------------------------------------
-class StructureAsJSON(amp.Argument):
+def db_path(name):
+    return os.path.join(ARGS.db, name)
+
+
+class DBLock:
+    """flock on DIR/<name>.lock: the region's database transaction."""
+
+    def __init__(self, name):
+        self.path = db_path(name + ".lock")
+
+    def __enter__(self):
+        self.f = open(self.path, "a")
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def load_json(name, default):
+    try:
+        with open(db_path(name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def save_json(name, obj):
+    path = db_path(name)
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+    os.rename(tmp, path)
+
+
+def maas_uuid():
+    with DBLock("uuid"):
+        path = db_path("uuid")
+        if not os.path.exists(path):
+            with open(path + ".tmp", "w") as f:
+                f.write("%s\n" % __import__("uuid").uuid4())
+            os.rename(path + ".tmp", path)
+        with open(path) as f:
+            return f.read().strip()
+
+
+def read_secret():
+    with open(ARGS.secret_file) as f:
+        return bytes.fromhex(f.read().strip())
+
+
+def known_racks():
+    return load_json("racks.json", {})
+
+
+def digest(key, message, salt):
+    return hmac.new(key, message + salt, hashlib.sha256).digest()
+
+
+# --- MAAS argument types (spec 3.4, src/provisioningserver/rpc/arguments.py) -----
+class Bytes(amp.Argument):
+    """Raw bytes (keyring_data); text from the control API is UTF-8 encoded."""
+
     def toString(self, obj):
-        return zlib.compress(json.dumps(obj).encode("ascii"))
+        return obj.encode() if isinstance(obj, str) else bytes(obj)
+
+    def fromString(self, s):
+        return s
+
+
+class RawString(amp.String):
+    """amp.String that also accepts text from the control API."""
+
+    def toString(self, obj):
+        return obj.encode() if isinstance(obj, str) else obj
+
+
+class StructureAsJSON(amp.Argument):
+    """zlib of ASCII-only JSON with separators ", " and ": "."""
+
+    def toString(self, obj):
+        text = json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
+        return zlib.compress(text.encode("ascii"))
 
     def fromString(self, s):
         return json.loads(zlib.decompress(s).decode("ascii"))
 
 
 class CompressedAmpList(amp.AmpList):
+    """zlib of an AmpList byte string."""
+
     def toStringProto(self, inObject, proto):
         return zlib.compress(super().toStringProto(inObject, proto))
 
@@ -82,21 +199,125 @@ class CompressedAmpList(amp.AmpList):
         return super().fromStringProto(zlib.decompress(inString), proto)
 
 
-class Bytes(amp.Argument):
+class ParsedURL(amp.Argument):
+    """ASCII URL text <-> urllib ParseResult (text accepted when encoding)."""
+
     def toString(self, obj):
-        return obj
+        if isinstance(obj, ParseResult):
+            obj = obj.geturl()
+        return obj.encode("ascii")
 
     def fromString(self, s):
-        return s
+        return urlparse(s.decode("ascii"))
 
 
-def U(opt=False):
-    return amp.Unicode(optional=opt)
+class IPAddress(amp.Argument):
+    """4 or 16 raw bytes, network order."""
+
+    def toString(self, obj):
+        if isinstance(obj, (bytes, bytearray)) and len(obj) in (4, 16):
+            return bytes(obj)
+        return ipaddress.ip_address(str(obj)).packed
+
+    def fromString(self, s):
+        if len(s) not in (4, 16):
+            raise ValueError("IPAddress of %d bytes" % len(s))
+        return ipaddress.ip_address(s)
 
 
-# --- commands -----------------------------------------------------------------
+class IPNetwork(amp.Argument):
+    """Network address (host bits cleared) + 1 byte prefix length."""
+
+    def toString(self, obj):
+        net = ipaddress.ip_network(str(obj), strict=False)
+        return net.network_address.packed + bytes([net.prefixlen])
+
+    def fromString(self, s):
+        addr = s[:4] if len(s) == 5 else s[:16]
+        return ipaddress.ip_network("%s/%d" % (ipaddress.ip_address(addr), s[-1]),
+                                    strict=False)
+
+
+def U(optional=False):
+    return amp.Unicode(optional=optional)
+
+
+def I(optional=False):
+    return amp.Integer(optional=optional)
+
+
+def B(optional=False):
+    return amp.Boolean(optional=optional)
+
+
+def L(*subargs, optional=False):
+    return amp.AmpList(list(subargs), optional=optional)
+
+
+def CL(*subargs, optional=False):
+    return CompressedAmpList(list(subargs), optional=optional)
+
+
+# --- exceptions (MAAS error codes are the class names) --------------------------
+class CannotRegisterRackController(Exception):
+    pass
+
+
+class NoSuchCluster(Exception):
+    pass
+
+
+class NoSuchNode(Exception):
+    pass
+
+
+class NoSuchEventType(Exception):
+    pass
+
+
+class NodeStateViolation(Exception):
+    pass
+
+
+class NoSuchScope(Exception):
+    pass
+
+
+class UnknownPowerType(Exception):
+    pass
+
+
+class PowerActionFail(Exception):
+    pass
+
+
+class PowerActionAlreadyInProgress(Exception):
+    pass
+
+
+class CannotConfigureDHCP(Exception):
+    pass
+
+
+class NoSuchOperatingSystem(Exception):
+    pass
+
+
+class ScanNetworksAlreadyInProgress(Exception):
+    pass
+
+
+class CannotDisableAndShutoffRackd(Exception):
+    pass
+
+
+def errs(*classes):
+    return {c: c.__name__.encode() for c in classes}
+
+
+# --- common commands (src/provisioningserver/rpc/common.py) ----------------------
 class Authenticate(amp.Command):
-    arguments = [(b"message", amp.String())]
+    arguments = [(b"message", RawString())]
     response = [(b"digest", amp.String()), (b"salt", amp.String())]
 
 
@@ -108,141 +329,307 @@ class Ping(amp.Command):
     pass
 
 
-class CannotRegisterRackController(Exception):
-    pass
-
-
+# --- rack -> region (src/provisioningserver/rpc/region.py) -----------------------
 class RegisterRackController(amp.Command):
-    arguments = [(b"system_id", U()), (b"hostname", U()),
-                 (b"interfaces", StructureAsJSON()), (b"url", U(True)),
-                 (b"nodegroup_uuid", U(True)), (b"beacon_support", amp.Boolean(optional=True)),
+    arguments = [(b"system_id", U(True)), (b"hostname", U()),
+                 (b"interfaces", StructureAsJSON()), (b"url", ParsedURL(optional=True)),
+                 (b"nodegroup_uuid", U(True)), (b"beacon_support", B(True)),
                  (b"version", U(True))]
-    response = [(b"system_id", U()), (b"beacon_support", amp.Boolean(optional=True)),
+    response = [(b"system_id", U()), (b"beacon_support", B(True)),
                 (b"version", U(True)), (b"uuid", U(True))]
-    errors = {CannotRegisterRackController: b"CannotRegisterRackController"}
+    errors = errs(CannotRegisterRackController)
 
 
 class UpdateServices(amp.Command):
     arguments = [(b"system_id", U()),
-                 (b"services", amp.AmpList([(b"name", U()), (b"status", U()), (b"status_info", U())]))]
+                 (b"services", L((b"name", U()), (b"status", U()), (b"status_info", U())))]
+    errors = errs(NoSuchCluster)
+
+
+LEASE_FIELDS = [(b"action", U()), (b"mac", U()), (b"ip_family", U()), (b"ip", U()),
+                (b"timestamp", I()), (b"lease_time", I(True)), (b"hostname", U(True))]
 
 
 class UpdateLeases(amp.Command):
-    arguments = [(b"cluster_uuid", U()),
-                 (b"updates", amp.AmpList([(b"action", U()), (b"mac", U()), (b"ip_family", U()),
-                                           (b"ip", U()), (b"timestamp", amp.Integer()),
-                                           (b"lease_time", amp.Integer(optional=True)),
-                                           (b"hostname", U(True))]))]
+    arguments = [(b"cluster_uuid", U()), (b"updates", L(*LEASE_FIELDS))]
+    errors = errs(NoSuchCluster)
+
+
+class UpdateLease(amp.Command):
+    arguments = [(b"cluster_uuid", U())] + LEASE_FIELDS
+    errors = errs(NoSuchCluster)
 
 
 class UpdateNodePowerState(amp.Command):
     arguments = [(b"system_id", U()), (b"power_state", U())]
+    errors = errs(NoSuchNode)
 
 
 class RegisterEventType(amp.Command):
-    arguments = [(b"name", U()), (b"description", U()), (b"level", amp.Integer())]
+    arguments = [(b"name", U()), (b"description", U()), (b"level", I())]
 
 
 class SendEvent(amp.Command):
     arguments = [(b"system_id", U()), (b"type_name", U()), (b"description", U())]
+    errors = errs(NoSuchNode, NoSuchEventType)
+
+
+class SendEventMACAddress(amp.Command):
+    arguments = [(b"mac_address", U()), (b"type_name", U()), (b"description", U())]
+    errors = errs(NoSuchNode, NoSuchEventType)
+
+
+class SendEventIPAddress(amp.Command):
+    arguments = [(b"ip_address", U()), (b"type_name", U()), (b"description", U())]
+    errors = errs(NoSuchNode, NoSuchEventType)
 
 
 class MarkNodeFailed(amp.Command):
     arguments = [(b"system_id", U()), (b"error_description", U())]
+    errors = errs(NodeStateViolation, NoSuchNode)
 
 
 class ListNodePowerParameters(amp.Command):
     arguments = [(b"uuid", U())]
-    response = [(b"nodes", amp.AmpList([(b"system_id", U()), (b"hostname", U()),
-                                        (b"power_state", U()), (b"power_type", U()),
-                                        (b"context", StructureAsJSON())]))]
+    response = [(b"nodes", L((b"system_id", U()), (b"hostname", U()),
+                             (b"power_state", U()), (b"power_type", U()),
+                             (b"context", StructureAsJSON())))]
+    errors = errs(NoSuchCluster)
 
 
-DHCP_ARGS = [(b"omapi_key", U()),
-             (b"failover_peers", amp.AmpList([(b"name", U()), (b"mode", U()),
-                                              (b"address", U()), (b"peer_address", U())])),
-             (b"shared_networks", CompressedAmpList([(b"name", U())])),
-             (b"hosts", CompressedAmpList([(b"host", U()), (b"mac", U()), (b"ip", U())])),
-             (b"interfaces", amp.AmpList([(b"name", U())])),
-             (b"global_dhcp_snippets", CompressedAmpList([(b"name", U()), (b"value", U())], optional=True))]
+class ReportForeignDHCPServer(amp.Command):
+    arguments = [(b"system_id", U()), (b"interface_name", U()), (b"dhcp_ip", U(True))]
 
 
-class ConfigureDHCPv4(amp.Command):
-    arguments = DHCP_ARGS
+class UpdateControllerState(amp.Command):
+    arguments = [(b"system_id", U()), (b"scope", U()), (b"state", StructureAsJSON())]
+    errors = errs(NoSuchNode, NoSuchScope)
 
 
-class ConfigureDHCPv6(amp.Command):
-    arguments = DHCP_ARGS
+class GetControllerType(amp.Command):
+    arguments = [(b"system_id", U())]
+    response = [(b"is_region", B()), (b"is_rack", B())]
+    errors = errs(NoSuchNode)
 
 
-class ListBootImages(amp.Command):
-    response = [(b"images", CompressedAmpList([(b"osystem", U())]))]
+class GetTimeConfiguration(amp.Command):
+    arguments = [(b"system_id", U())]
+    response = [(b"servers", amp.ListOf(U())), (b"peers", amp.ListOf(U()))]
+    errors = errs(NoSuchNode)
 
 
-class IsImportBootImagesRunning(amp.Command):
-    response = [(b"running", amp.Boolean())]
+REGION_COMMANDS = {c.__name__: c for c in [
+    Authenticate, Identify, Ping, RegisterRackController, UpdateServices,
+    UpdateLeases, UpdateLease, UpdateNodePowerState, RegisterEventType,
+    SendEvent, SendEventMACAddress, SendEventIPAddress, MarkNodeFailed,
+    ListNodePowerParameters, ReportForeignDHCPServer, UpdateControllerState,
+    GetControllerType, GetTimeConfiguration]}
 
 
-class DisableAndShutoffRackd(amp.Command):
-    pass
-
-
-CTX = [(b"system_id", U()), (b"hostname", U()), (b"power_type", U()), (b"context", StructureAsJSON())]
+# --- region -> rack (src/provisioningserver/rpc/cluster.py) ----------------------
+POWER_ARGS = [(b"system_id", U()), (b"hostname", U()), (b"power_type", U()),
+              (b"context", StructureAsJSON())]
+POWER_ERRORS = errs(UnknownPowerType, NotImplementedError, PowerActionFail,
+                    PowerActionAlreadyInProgress)
 
 
 class PowerOn(amp.Command):
-    arguments = CTX
+    arguments = POWER_ARGS
+    errors = POWER_ERRORS
 
 
 class PowerOff(amp.Command):
-    arguments = CTX
+    arguments = POWER_ARGS
+    errors = POWER_ERRORS
 
 
 class PowerCycle(amp.Command):
-    arguments = CTX
+    arguments = POWER_ARGS
+    errors = POWER_ERRORS
 
 
 class PowerQuery(amp.Command):
-    arguments = CTX
+    arguments = POWER_ARGS
     response = [(b"state", U()), (b"error_msg", U(True))]
+    errors = POWER_ERRORS
 
 
 class PowerDriverCheck(amp.Command):
     arguments = [(b"power_type", U())]
     response = [(b"missing_packages", amp.ListOf(U()))]
+    errors = errs(UnknownPowerType, NotImplementedError)
+
+
+class SetBootOrder(amp.Command):
+    arguments = POWER_ARGS + [(b"order", L(
+        (b"id", I()), (b"name", U()), (b"mac_address", U(True)), (b"vendor", U(True)),
+        (b"product", U(True)), (b"id_path", U(True)), (b"model", U(True)),
+        (b"serial", U(True))))]
+    errors = POWER_ERRORS
+
+
+class DescribePowerTypes(amp.Command):
+    response = [(b"power_types", StructureAsJSON())]
+
+
+SNIPPET = [(b"name", U()), (b"description", U(True)), (b"value", U())]
+POOL = [(b"ip_range_low", U()), (b"ip_range_high", U()), (b"failover_peer", U(True)),
+        (b"dhcp_snippets", L(*SNIPPET, optional=True))]
+SUBNET = [(b"subnet", U()), (b"subnet_mask", U()), (b"subnet_cidr", U()),
+          (b"broadcast_ip", U()), (b"router_ip", U()),
+          (b"dns_servers", amp.ListOf(IPAddress())), (b"ntp_servers", amp.ListOf(U())),
+          (b"domain_name", U()), (b"search_list", amp.ListOf(U(), optional=True)),
+          (b"pools", L(*POOL)), (b"dhcp_snippets", L(*SNIPPET, optional=True)),
+          (b"disabled_boot_architectures", amp.ListOf(U()))]
+SHARED_NETWORK = [(b"name", U()), (b"subnets", L(*SUBNET)), (b"mtu", I(True)),
+                  (b"interface", U(True))]
+HOST = [(b"host", U()), (b"mac", U()), (b"ip", U()),
+        (b"dhcp_snippets", L(*SNIPPET, optional=True))]
+DHCP_ARGS = [(b"omapi_key", U()),
+             (b"failover_peers", L((b"name", U()), (b"mode", U()), (b"address", U()),
+                                   (b"peer_address", U()))),
+             (b"shared_networks", CL(*SHARED_NETWORK)),
+             (b"hosts", CL(*HOST)),
+             (b"interfaces", L((b"name", U()))),
+             (b"global_dhcp_snippets", CL(*SNIPPET, optional=True))]
+DHCP_VALIDATE_RESPONSE = [(b"errors", CL((b"error", U()), (b"line_num", I()),
+                                         (b"line", U()), (b"position", U()),
+                                         optional=True))]
+# What a 3.4 region pushes to a rack that manages no VLAN (spec 3.7(i)).
+EMPTY_DHCP = {"omapi_key": "SGVsbG8=", "failover_peers": [], "shared_networks": [],
+              "hosts": [], "interfaces": [], "global_dhcp_snippets": []}
+
+
+class ConfigureDHCPv4(amp.Command):
+    arguments = DHCP_ARGS
+    errors = errs(CannotConfigureDHCP)
+
+
+class ConfigureDHCPv6(amp.Command):
+    arguments = DHCP_ARGS
+    errors = errs(CannotConfigureDHCP)
+
+
+class ValidateDHCPv4Config(amp.Command):
+    arguments = DHCP_ARGS
+    response = DHCP_VALIDATE_RESPONSE
+    errors = errs(CannotConfigureDHCP)
+
+
+class ValidateDHCPv6Config(amp.Command):
+    arguments = DHCP_ARGS
+    response = DHCP_VALIDATE_RESPONSE
+    errors = errs(CannotConfigureDHCP)
+
+
+class ListBootImages(amp.Command):
+    response = [(b"images", CL(*[(n, U()) for n in (
+        b"osystem", b"architecture", b"subarchitecture", b"release", b"label",
+        b"purpose", b"xinstall_type", b"xinstall_path")]))]
+
+
+class IsImportBootImagesRunning(amp.Command):
+    response = [(b"running", B())]
+
+
+class ImportBootImages(amp.Command):
+    arguments = [(b"sources", L((b"url", U()), (b"keyring_data", Bytes()),
+                                (b"selections", L((b"os", U()), (b"release", U()),
+                                                  (b"arches", amp.ListOf(U())),
+                                                  (b"subarches", amp.ListOf(U())),
+                                                  (b"labels", amp.ListOf(U())))))),
+                 (b"http_proxy", ParsedURL(optional=True)),
+                 (b"https_proxy", ParsedURL(optional=True))]
+
+
+class GetPreseedData(amp.Command):
+    arguments = [(n, U()) for n in (b"osystem", b"preseed_type", b"node_system_id",
+                                    b"node_hostname", b"consumer_key", b"token_key",
+                                    b"token_secret")] + [(b"metadata_url", ParsedURL())]
+    response = [(b"data", StructureAsJSON())]
+    errors = errs(NoSuchOperatingSystem, NotImplementedError)
+
+
+class DisableAndShutoffRackd(amp.Command):
+    errors = errs(CannotDisableAndShutoffRackd)
+
+
+class CheckIPs(amp.Command):
+    arguments = [(b"ip_addresses", L((b"ip_address", U()), (b"interface", U(True))))]
+    response = [(b"ip_addresses", L((b"ip_address", U()), (b"interface", U(True)),
+                                    (b"used", B()), (b"mac_address", U(True))))]
+
+
+class ScanNetworks(amp.Command):
+    arguments = [(b"scan_all", B(True)), (b"force_ping", B(True)), (b"slow", B(True)),
+                 (b"threads", I(True)), (b"cidrs", amp.ListOf(IPNetwork(), optional=True)),
+                 (b"interface", U(True))]
+    errors = errs(ScanNetworksAlreadyInProgress)
 
 
 RACK_COMMANDS = {c.__name__: c for c in [
-    Identify, Ping, ConfigureDHCPv4, ConfigureDHCPv6, ListBootImages,
-    IsImportBootImagesRunning, DisableAndShutoffRackd, PowerOn, PowerOff,
-    PowerCycle, PowerQuery, PowerDriverCheck]}
+    Authenticate, Identify, Ping, PowerOn, PowerOff, PowerCycle, PowerQuery,
+    PowerDriverCheck, SetBootOrder, DescribePowerTypes, ConfigureDHCPv4,
+    ConfigureDHCPv6, ValidateDHCPv4Config, ValidateDHCPv6Config, ListBootImages,
+    IsImportBootImagesRunning, GetPreseedData, DisableAndShutoffRackd, CheckIPs,
+    ImportBootImages, ScanNetworks]}
 
 
-def racks_db():
-    path = os.path.join(ARGS.db, "racks.json")
-    try:
-        return json.load(open(path))
-    except Exception:
-        return {}
+def raw_box(args):
+    """Control-API arguments for a raw command: every value as bytes."""
+    box = amp.AmpBox()
+    for k, v in (args or {}).items():
+        if isinstance(v, bool):
+            v = b"True" if v else b"False"
+        elif isinstance(v, int):
+            v = b"%d" % v
+        elif isinstance(v, str):
+            v = v.encode()
+        else:
+            v = json.dumps(v).encode()
+        box[k.encode()] = v
+    return box
 
 
-def racks_save(db):
-    path = os.path.join(ARGS.db, "racks.json")
-    tmp = path + ".tmp.%d" % os.getpid()
-    json.dump(db, open(tmp, "w"))
-    os.rename(tmp, path)
+def raw_unbox(box):
+    out = {}
+    for k, v in box.items():
+        if k in (amp.ANSWER, amp.ERROR):
+            continue
+        try:
+            out[k.decode()] = v.decode()
+        except UnicodeDecodeError:
+            out[k.decode("latin-1")] = v.hex()
+    return out
 
 
-def maas_uuid():
-    path = os.path.join(ARGS.db, "uuid")
-    if not os.path.exists(path):
-        open(path, "w").write("a1b2c3d4-0000-4000-8000-%012d" % random.randint(0, 10**12))
-    return open(path).read().strip()
+def error_of(f, loop, name, ask):
+    """(code, description) of a failure, MAAS-style for unexpected ones."""
+    if f.check(amp.UnhandledCommand):     # PROTOCOL_ERRORS: (code, description)
+        a = f.value.args
+        desc = a[1] if len(a) > 1 else str(f.value)
+        return "UNHANDLED", desc.decode("utf-8", "replace") if isinstance(desc, bytes) else desc
+    if f.check(amp.RemoteAmpError):
+        code, desc = f.value.errorCode, f.value.description
+        if isinstance(code, bytes):
+            code = code.decode("ascii", "replace")
+        if isinstance(desc, bytes):
+            desc = desc.decode("utf-8", "replace")
+        return code, desc
+    return "UNHANDLED", "Unknown Error [%s:cmd=%s:ask=%s]" % (loop, name, ask)
+
+
+# --- the region's AMP protocol ------------------------------------------------------
+SERVICE_STATUSES = ("unknown", "running", "degraded", "dead", "off")
+RACK_SERVICES = ("tftp", "http", "dhcpd", "dhcpd6", "ntp_rack", "dns_rack",
+                 "proxy_rack", "syslog_rack")
+VERSION_RE = re.compile(r"^(\d+:)?\d+\.\d+\.\d+")
 
 
 class Region(amp.AMP):
+    """One rack connection on one event loop."""
+
     def connectionMade(self):
-        super().connectionMade()
         self.loop = LOOPS.get(self.transport.getHost().port, "?")
         p = self.transport.getPeer()
         self.peer = "%s:%d" % (p.host, p.port)
@@ -251,49 +638,189 @@ class Region(amp.AMP):
         self.registered = False
         self.system_id = None
         self.hostname = None
+        self.closing = False
+        self.pending = []       # deferreds of silent_register
+        self.fault_mode = False  # a broken region: ignore what the rack says
+        key = read_secret()
+        if FAULTS.get("wrong_secret"):
+            key = hashlib.sha256(b"wrong" + key).digest()[:len(key) or 16]
+        self.key = key
         CONNS.append(self)
-        log("%s: connection from %s" % (self.loop, self.peer))
+        log.msg("%s: connection from %s" % (self.loop, self.peer))
         if FAULTS.get("garbage"):
-            self.transport.write(bytes([0x00, 0x05]) + os.urandom(5) + b"\xff\xff" + os.urandom(40))
+            junk = bytearray(os.urandom(64))
+            junk[0] = junk[0] | 0x01   # first key length >= 256: never a valid box
+            log.msg("%s: fault garbage: sending 64 random bytes to %s" % (self.loop, self.peer))
+            self.transport.write(bytes(junk))
+            self.fault_mode = True
             return
         if FAULTS.get("oversized_key"):
+            log.msg("%s: fault oversized_key to %s" % (self.loop, self.peer))
             self.transport.write(b"\x01\x2c" + b"k" * 300 + b"\x00\x01x\x00\x00")
+            self.fault_mode = True
             return
         if FAULTS.get("truncated"):
-            self.transport.write(b"\x00\x04_ask\x00\x01")
+            whole = amp.AmpBox({b"_command": b"Authenticate", b"_ask": b"1",
+                                b"message": os.urandom(16)}).serialize()
+            log.msg("%s: fault truncated to %s" % (self.loop, self.peer))
+            self.transport.write(whole[:len(whole) // 2])
             reactor.callLater(0.2, self.transport.loseConnection)
+            self.fault_mode = True
             return
+        super().connectionMade()
         self.authenticate_rack()
+
+    def dataReceived(self, data):
+        if self.fault_mode:
+            return
+        super().dataReceived(data)
 
     def connectionLost(self, reason):
         if self in CONNS:
             CONNS.remove(self)
-        log("%s: connection from %s lost" % (self.loop, self.peer))
+        log.msg("%s: connection from %s lost (%s)" % (
+            self.loop, self.peer, reason.getErrorMessage()))
+        if self.system_id and not any(c.registered and c.system_id == self.system_id
+                                      for c in CONNS):
+            DHCP_PUSH.pop(self.system_id, None)
         super().connectionLost(reason)
 
+    def drop(self):
+        self.closing = True
+        self.transport.loseConnection()
+
+    # -- handshake: the region verifies the rack --------------------------------
     @defer.inlineCallbacks
     def authenticate_rack(self):
-        msg = os.urandom(16)
+        message = os.urandom(16)
         try:
-            r = yield self.callRemote(Authenticate, message=msg)
-        except Exception as e:
-            log("%s: rack Authenticate failed: %s" % (self.loop, e))
-            self.transport.loseConnection()
+            r = yield self.call(Authenticate, {"message": message}, record_it=False)
+        except Exception as e:  # noqa: BLE001 (any failure drops the rack)
+            record(self.loop, self.peer, "out", "Authenticate", {"message": message},
+                   None, {"code": getattr(e, "error_code", type(e).__name__),
+                          "description": str(e)})
+            log.msg("Rack controller '%s' could not be authenticated (%s); dropping "
+                    "connection. Check that /var/lib/maas/secret on the rack matches "
+                    "the region's secret." % (self.peer, e))
+            self.drop()
             return
-        want = hmac.new(secret_key(), msg + r["salt"], hashlib.sha256).digest()
-        record(self.loop, self.peer, "out", "Authenticate", {}, {"ok": want == r["digest"]})
-        if want != r["digest"]:
-            log("Rack controller FAILED authentication from '%s'; dropping connection." % self.peer)
-            self.transport.loseConnection()
+        ok = digest(self.key, message, r["salt"]) == r["digest"]
+        record(self.loop, self.peer, "out", "Authenticate", {"message": message},
+               dict(r, verified=ok))
+        if not ok:
+            log.msg("%s: Rack controller FAILED authentication from '%s'; dropping "
+                    "connection." % (self.loop, self.peer))
+            self.drop()
             return
+        log.msg("%s: rack controller authenticated from '%s'" % (self.loop, self.peer))
         self.rack_authenticated = True
 
+    # -- dispatch: recording, gating, MAAS error conversion ----------------------
+    def dispatchCommand(self, box):
+        name = box[amp.COMMAND].decode("ascii", "replace")
+        ask = box.get(amp.ASK, b"").decode("ascii", "replace")
+        if ARGS.gating and name != "Authenticate" and not self.rack_authenticated:
+            return self.gated(box, name, ask)
+        return self.dispatch(box, name, ask)
+
+    @defer.inlineCallbacks
+    def gated(self, box, name, ask):
+        """SecuredRPCProtocol (3.4.4+): wait for our check of the rack."""
+        for delay in (0, 0.5, 1.0, 2.0, 4.0):
+            if delay:
+                d = defer.Deferred()
+                reactor.callLater(delay, d.callback, None)
+                yield d
+            if self.rack_authenticated:
+                result = yield self.dispatch(box, name, ask)
+                return result
+        desc = "The command %s requires an authenticated connection" % name
+        log.msg("%s: %s (from %s)" % (self.loop, desc, self.peer))
+        record(self.loop, self.peer, "in", name, self.decode_args(box, name), None,
+               {"code": "_error", "description": desc})
+        raise amp.RemoteAmpError(b"_error", desc)
+
+    def decode_args(self, box, name):
+        cmd = REGION_COMMANDS.get(name)
+        try:
+            if cmd is None:
+                raise KeyError(name)
+            return cmd.parseArguments(box, self)
+        except Exception:  # noqa: BLE001 (undecodable: record raw)
+            return {"_raw": raw_unbox({k: v for k, v in box.items()
+                                       if k not in (amp.ASK, amp.COMMAND)})}
+
+    def dispatch(self, box, name, ask):
+        args = self.decode_args(box, name)
+        d = super().dispatchCommand(box)
+        cmd = REGION_COMMANDS.get(name)
+
+        def ok(answer):
+            try:
+                result = cmd.parseResponse(answer, self) if cmd else raw_unbox(answer)
+            except Exception:  # noqa: BLE001
+                result = raw_unbox(answer)
+            if name != "RegisterRackController":
+                log.msg("%s: %s from %s answered" % (self.loop, name, self.peer))
+            record(self.loop, self.peer, "in", name, args, result)
+            return answer
+
+        def bad(f):
+            code, desc = error_of(f, self.loop, name, ask)
+            if not f.check(amp.RemoteAmpError):
+                log.msg("%s: %s from %s failed: %s" % (self.loop, name, self.peer,
+                                                       f.getErrorMessage()))
+                f = failure.Failure(amp.RemoteAmpError(code.encode(), desc))
+            else:
+                log.msg("%s: %s from %s: error %s: %s" % (self.loop, name, self.peer,
+                                                         code, desc))
+            record(self.loop, self.peer, "in", name, args, None,
+                   {"code": code, "description": desc})
+            return f
+        return d.addCallbacks(ok, bad)
+
+    # -- outgoing calls --------------------------------------------------------
+    def call(self, cmd, args, record_it=True, timeout=None, raw_name=None):
+        """Call CMD (or the raw command RAW_NAME) on the rack; Deferred of the
+        decoded answer; failures carry .error_code and .description."""
+        name = raw_name or cmd.__name__
+        try:
+            box = raw_box(args) if raw_name else cmd.makeArguments(args, self)
+        except Exception as e:  # noqa: BLE001
+            e.error_code, e.description = "BadArguments", "%s: %s" % (type(e).__name__, e)
+            return defer.fail(e)
+        d = self._sendBoxCommand(name.encode(), box)
+        if timeout:
+            d.addTimeout(timeout, reactor)
+
+        def ok(answer):
+            result = raw_unbox(answer) if raw_name else cmd.parseResponse(answer, self)
+            if record_it:
+                record(self.loop, self.peer, "out", name, args, result)
+            return result
+
+        def bad(f):
+            if f.check(amp.RemoteAmpError, amp.UnhandledCommand):
+                code, desc = error_of(f, self.loop, name, "")
+            elif f.check(defer.TimeoutError, defer.CancelledError):
+                code, desc = "Timeout", "no answer within %s s" % timeout
+            else:
+                code, desc = type(f.value).__name__, f.getErrorMessage()
+            if record_it:
+                record(self.loop, self.peer, "out", name, args, None,
+                       {"code": code, "description": desc})
+            e = RuntimeError("%s: %s" % (code, desc))
+            e.error_code, e.description = code, desc
+            return failure.Failure(e)
+        return d.addCallbacks(ok, bad)
+
+    # -- responders -------------------------------------------------------------
     @Authenticate.responder
     def authenticate(self, message):
         salt = os.urandom(16)
         self.region_authenticated = True
-        return {"digest": hmac.new(secret_key(), message + salt, hashlib.sha256).digest(),
-                "salt": salt}
+        log.msg("%s: answering Authenticate from %s" % (self.loop, self.peer))
+        return {"digest": digest(self.key, message, salt), "salt": salt}
 
     @Identify.responder
     def identify(self):
@@ -304,105 +831,248 @@ class Region(amp.AMP):
         return {}
 
     @RegisterRackController.responder
-    def register(self, system_id, hostname, interfaces, url=None, nodegroup_uuid=None,
-                 beacon_support=None, version=None):
-        args = {"system_id": system_id, "hostname": hostname, "interfaces": interfaces,
+    def register(self, hostname, interfaces, system_id=None, url=None,
+                 nodegroup_uuid=None, beacon_support=None, version=None):
+        if FAULTS.get("silent_register"):
+            log.msg("%s: fault silent_register: not answering %s" % (self.loop, self.peer))
+            record(self.loop, self.peer, "in", "RegisterRackController", {
+                "system_id": system_id, "hostname": hostname, "interfaces": interfaces,
                 "url": url, "nodegroup_uuid": nodegroup_uuid,
-                "beacon_support": beacon_support, "version": version}
-        if FAULTS.get("reject_register") or (version is not None and
-                                             not re.match(r"^(\d+:)?\d+\.\d+\.\d+", version)):
-            record(self.loop, self.peer, "in", "RegisterRackController", args,
-                   error={"code": "CannotRegisterRackController", "description": "rejected"})
-            raise CannotRegisterRackController("rejected by fake region")
-        import fcntl
-        lockf = open(os.path.join(ARGS.db, "racks.lock"), "a")
-        fcntl.flock(lockf, fcntl.LOCK_EX)   # the region's DB transaction
-        db = racks_db()
-        sid = None
-        if system_id and system_id in db.values():
-            sid = system_id
-        elif hostname in db:
-            sid = db[hostname]
-        if sid is None:
-            sid = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(6))
-        db[hostname] = sid
-        racks_save(db)
-        lockf.close()
+                "beacon_support": beacon_support, "version": version}, None,
+                {"code": "NoAnswer", "description": "silent_register: never answered"})
+            d = defer.Deferred()
+            self.pending.append(d)
+            return d
+        if FAULTS.get("reject_register"):
+            raise CannotRegisterRackController("Failed to register rack controller "
+                                               "(rejected by fake region).")
+        if version is not None and not VERSION_RE.match(version):
+            raise CannotRegisterRackController(
+                "Failed to register rack controller: invalid version %r." % version)
+        short = hostname.split(".", 1)[0]
+        with DBLock("racks"):
+            racks = known_racks()
+            sid = None
+            if system_id and system_id in racks.values():
+                sid = system_id
+                for h in [h for h, s in racks.items() if s == sid]:
+                    del racks[h]
+            elif hostname in racks:
+                sid = racks.pop(hostname)
+            else:
+                for h in list(racks):
+                    if h.split(".", 1)[0] == short:
+                        sid = racks.pop(h)
+                        break
+            if sid is None:
+                chars = string.ascii_lowercase + string.digits
+                while sid is None or sid in racks.values():
+                    sid = "".join(random.choice(chars) for _ in range(6))
+                log.msg("%s: new rack controller %s (%s)" % (self.loop, hostname, sid))
+            racks[hostname] = sid
+            save_json("racks.json", racks)
         self.system_id, self.hostname, self.registered = sid, hostname, True
-        ans = {"system_id": sid, "uuid": maas_uuid()}
+        answer = {"system_id": sid}
+        uuid = maas_uuid()
+        if uuid:
+            answer["uuid"] = uuid
         if beacon_support:
-            ans["beacon_support"] = True
+            answer["beacon_support"] = True
         if version is not None:
-            ans["version"] = ARGS.version
-        record(self.loop, self.peer, "in", "RegisterRackController", args, ans)
-        if not ARGS.no_push_dhcp:
-            reactor.callLater(0.05, self.push_dhcp)
-        return ans
+            answer["version"] = ARGS.version
+        else:
+            log.msg("%s: rack %s is running 2.2 or below (no version)" % (self.loop, hostname))
+        log.msg("%s: registered rack controller %s as %s via %s" % (
+            self.loop, hostname, sid, self.peer))
+        if not ARGS.no_push_dhcp and sid not in DHCP_PUSH:
+            DHCP_PUSH[sid] = "queued"
+            reactor.callLater(0, push_dhcp, sid)
+        return answer
 
-    @defer.inlineCallbacks
-    def push_dhcp(self):
-        for cmd in (ConfigureDHCPv4, ConfigureDHCPv6):
-            kw = {"omapi_key": "SGVsbG8=", "failover_peers": [], "shared_networks": [],
-                  "hosts": [], "interfaces": [], "global_dhcp_snippets": []}
-            try:
-                r = yield self.callRemote(cmd, **kw)
-                record(self.loop, self.peer, "out", cmd.__name__, {}, r)
-            except Exception as e:
-                record(self.loop, self.peer, "out", cmd.__name__, {}, None,
-                       {"code": getattr(e, "errorCode", "?").__str__(), "description": str(e)})
-
-    def _simple(self, name, **kw):
-        record(self.loop, self.peer, "in", name, kw, {})
-        return {}
+    def known_rack(self, system_id):
+        if system_id not in known_racks().values():
+            raise NoSuchCluster("Rack controller with system_id %r not found." % system_id)
 
     @UpdateServices.responder
     def update_services(self, system_id, services):
+        self.known_rack(system_id)
         for s in services:
-            if s["status"] not in ("unknown", "running", "degraded", "dead", "off") \
-                    or len(s["status_info"]) > 255 or s["name"] == "rackd":
-                record(self.loop, self.peer, "in", "UpdateServices",
-                       {"system_id": system_id, "services": services},
-                       error={"code": "UNHANDLED", "description": "invalid service %r" % s})
-                raise ValueError("invalid service")
-        return self._simple("UpdateServices", system_id=system_id, services=services)
+            if s["name"] == "rackd":
+                raise ValueError("rackd status is computed by the region")
+            if s["status"] not in SERVICE_STATUSES:
+                raise ValueError("Value %r is not a valid choice." % s["status"])
+            if len(s["status_info"]) > 255:
+                raise ValueError("status_info has at most 255 characters (it has %d)."
+                                 % len(s["status_info"]))
+        for s in services:
+            if s["name"] not in RACK_SERVICES:
+                log.msg("%s: rack %s reported unknown service %r (ignored)" % (
+                    self.loop, system_id, s["name"]))
+        return {}
 
     @UpdateLeases.responder
     def update_leases(self, cluster_uuid, updates):
-        return self._simple("UpdateLeases", cluster_uuid=cluster_uuid, updates=updates)
+        return {}
+
+    @UpdateLease.responder
+    def update_lease(self, cluster_uuid, action, mac, ip_family, ip, timestamp,
+                     lease_time=None, hostname=None):
+        return {}
 
     @UpdateNodePowerState.responder
-    def update_power(self, system_id, power_state):
-        return self._simple("UpdateNodePowerState", system_id=system_id, power_state=power_state)
+    def update_node_power_state(self, system_id, power_state):
+        if power_state not in ("on", "off", "unknown", "error"):
+            raise ValueError("invalid power state %r" % power_state)
+        return {}
 
     @RegisterEventType.responder
     def register_event_type(self, name, description, level):
-        return self._simple("RegisterEventType", name=name, description=description, level=level)
+        EVENT_TYPES.setdefault(name, (description, level))
+        return {}
 
     @SendEvent.responder
     def send_event(self, system_id, type_name, description):
-        return self._simple("SendEvent", system_id=system_id, type_name=type_name,
-                            description=description)
+        if type_name not in EVENT_TYPES:
+            log.msg("%s: event of unregistered type %r dropped" % (self.loop, type_name))
+        return {}
+
+    @SendEventMACAddress.responder
+    def send_event_mac(self, mac_address, type_name, description):
+        return self.send_event(mac_address, type_name, description)
+
+    @SendEventIPAddress.responder
+    def send_event_ip(self, ip_address, type_name, description):
+        return self.send_event(ip_address, type_name, description)
 
     @MarkNodeFailed.responder
-    def mark_failed(self, system_id, error_description):
-        return self._simple("MarkNodeFailed", system_id=system_id,
-                            error_description=error_description)
+    def mark_node_failed(self, system_id, error_description):
+        return {}
 
     @ListNodePowerParameters.responder
-    def list_power(self, uuid):
-        record(self.loop, self.peer, "in", "ListNodePowerParameters", {"uuid": uuid}, {"nodes": []})
-        return {"nodes": []}
+    def list_node_power_parameters(self, uuid):
+        self.known_rack(uuid)
+        return {"nodes": take_power_nodes()}
+
+    @ReportForeignDHCPServer.responder
+    def report_foreign_dhcp(self, system_id, interface_name, dhcp_ip=None):
+        return {}
+
+    @UpdateControllerState.responder
+    def update_controller_state(self, system_id, scope, state):
+        if system_id not in known_racks().values():
+            raise NoSuchNode("Node %r not found." % system_id)
+        if scope != "versions":
+            raise NoSuchScope("No such scope: %r" % scope)
+        check_versions_state(state)
+        return {}
+
+    @GetControllerType.responder
+    def get_controller_type(self, system_id):
+        if system_id not in known_racks().values():
+            raise NoSuchNode("Node %r not found." % system_id)
+        return {"is_region": False, "is_rack": True}
+
+    @GetTimeConfiguration.responder
+    def get_time_configuration(self, system_id):
+        if system_id not in known_racks().values():
+            raise NoSuchNode("Node %r not found." % system_id)
+        return {"servers": [ARGS.amp_host], "peers": []}
 
 
-# --- HTTP: discovery ------------------------------------------------------------
+def check_versions_state(state):
+    """Like update_state: unknown fields inside deb/snap make it fail."""
+    allowed = {"deb": {"current": {"version", "origin"}, "update": {"version", "origin"}},
+               "snap": {"current": {"revision", "version"},
+                        "channel": {"track", "risk", "branch"},
+                        "update": {"revision", "version"}, "cohort": None}}
+    if not isinstance(state, dict):
+        raise ValueError("state must be an object")
+    for kind, fields in allowed.items():
+        if kind not in state:
+            continue
+        info = state[kind]
+        if not isinstance(info, dict):
+            raise ValueError("%s must be an object" % kind)
+        for k, v in info.items():
+            if k not in fields:
+                raise TypeError("unexpected field %r in %s state" % (k, kind))
+            sub = fields[k]
+            if sub is not None and v is not None:
+                if not isinstance(v, dict) or set(v) - sub:
+                    raise TypeError("bad %s.%s: %r" % (kind, k, v))
+
+
+def take_power_nodes():
+    """list_cluster_nodes_power_parameters: <= 10 nodes, <= ~60 KiB, each
+    node not handed out again for 5 minutes (marks shared through DIR)."""
+    now = time.time()
+    with DBLock("nodes"):
+        db = load_json("nodes.json", {"nodes": [], "marks": {}})
+        marks = db.setdefault("marks", {})
+        due = [n for n in db.get("nodes", [])
+               if now - marks.get(n["system_id"], 0) >= 300]
+        due.sort(key=lambda n: marks.get(n["system_id"], 0))
+        out, size = [], 0
+        for n in due[:10]:
+            size += len(json.dumps(n))
+            if out and size > 60 * 1024:
+                break
+            out.append(n)
+            marks[n["system_id"]] = now
+        save_json("nodes.json", db)
+    return [{"system_id": n["system_id"], "hostname": n.get("hostname", ""),
+             "power_state": n.get("power_state", "unknown"),
+             "power_type": n.get("power_type", "manual"),
+             "context": n.get("context", {})} for n in out]
+
+
+@defer.inlineCallbacks
+def push_dhcp(sid):
+    """RackControllerService.processDHCP: ConfigureDHCPv4 then v6; while
+    either fails, push again after --dhcp-retry seconds."""
+    while DHCP_PUSH.get(sid):
+        conns = [c for c in CONNS if c.registered and c.system_id == sid]
+        if not conns:
+            DHCP_PUSH.pop(sid, None)
+            return
+        conn = random.choice(conns)
+        DHCP_PUSH[sid] = "pushing"
+        failed = False
+        for cmd in (ConfigureDHCPv4, ConfigureDHCPv6):
+            try:
+                yield conn.call(cmd, dict(EMPTY_DHCP), timeout=35)
+                log.msg("%s: %s to %s (%s): ok" % (conn.loop, cmd.__name__, sid, conn.peer))
+            except Exception as e:  # noqa: BLE001
+                failed = True
+                log.msg("%s: %s to %s (%s) failed: %s" % (conn.loop, cmd.__name__, sid,
+                                                        conn.peer, e))
+        if not failed:
+            DHCP_PUSH[sid] = "done"
+            return
+        if ARGS.dhcp_retry <= 0:
+            DHCP_PUSH[sid] = "failed"
+            return
+        d = defer.Deferred()
+        reactor.callLater(ARGS.dhcp_retry, d.callback, None)
+        yield d
+
+
+# --- HTTP: discovery ---------------------------------------------------------------
 def eventloops():
     merged = {}
-    for f in sorted(glob.glob(os.path.join(ARGS.db, "eventloops-*.json"))):
+    for f in sorted(glob.glob(db_path("eventloops-*.json"))):
         try:
-            merged.update(json.load(open(f)))
-        except Exception:
+            with open(f) as fh:
+                merged.update(json.load(fh))
+        except (OSError, ValueError):
             pass
     return merged
+
+
+NOT_FOUND = (b"<!DOCTYPE html>\n<html lang=\"en\"><head><title>Not Found</title></head>"
+             b"<body><h1>Not Found</h1><p>The requested resource was not found on "
+             b"this server.</p></body></html>\n")
+HUGE = []
 
 
 class RPCInfo(resource.Resource):
@@ -411,123 +1081,206 @@ class RPCInfo(resource.Resource):
     def render_GET(self, request):
         if request.path != b"/MAAS/rpc/":
             request.setResponseCode(404)
-            request.setHeader(b"content-type", b"text/html")
-            return b"<html><body>Not Found</body></html>"
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return NOT_FOUND
         mode = FAULTS.get("http_mode", "normal")
+        log.msg("discovery GET %s from %s (mode %s)" % (
+            request.uri.decode("ascii", "replace"), request.getClientAddress().host, mode))
         if mode == "503":
             request.setResponseCode(503)
-            return b"starting"
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return b"<html><body><h1>503 Service Unavailable</h1></body></html>\n"
         if mode == "html":
-            request.setHeader(b"content-type", b"text/html")
-            return b"<html><body>MAAS login</body></html>"
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            return (b"<!DOCTYPE html>\n<html><head><title>Login | MAAS</title></head>"
+                    b"<body><p>Please log in.</p></body></html>\n")
         request.setHeader(b"content-type", b"application/json")
         if mode == "badjson":
             return b'{"eventloops": '
         if mode == "wrongshape":
             return b'{"eventloops": [1, 2]}'
         if mode == "huge":
-            return b'{"eventloops": {}, "pad": "' + b"x" * (20 << 20) + b'"}'
+            if not HUGE:
+                pad = b"x" * (20 * 1024 * 1024)
+                HUGE.append(b'{"eventloops": ' + json.dumps(eventloops()).encode() +
+                            b', "padding": "' + pad + b'"}')
+            return HUGE[0]
+        body = json.dumps({"eventloops": eventloops()}).encode()
         if mode == "slow":
-            reactor.callLater(30, lambda: (request.write(b"{}"), request.finish())
-                              if not request.finished else None)
-            request.notifyFinish().addErrback(lambda _: None)
+            gone = []
+            request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+            def late():
+                if not gone:
+                    request.write(body)
+                    request.finish()
+            reactor.callLater(30, late)
             return server.NOT_DONE_YET
-        return json.dumps({"eventloops": eventloops()}).encode()
+        return body
 
 
-# --- control API --------------------------------------------------------------
+# --- control API ------------------------------------------------------------------
+def to_json(request, obj, code=200):
+    request.setResponseCode(code)
+    request.setHeader(b"content-type", b"application/json")
+    return (json.dumps(jsonable(obj)) + "\n").encode()
+
+
+def recorded_calls():
+    if ARGS.record:
+        out = []
+        try:
+            with open(ARGS.record) as f:
+                for line in f:
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        except OSError:
+            pass
+        return out
+    return list(CALLS)
+
+
 class Control(resource.Resource):
     isLeaf = True
 
-    def _json(self, request, obj, code=200):
-        request.setResponseCode(code)
-        request.setHeader(b"content-type", b"application/json")
-        return json.dumps(jsonable(obj)).encode()
-
     def render_GET(self, request):
         p = request.path.decode()
+        q = parse_qs(urlparse(request.uri.decode()).query)
         if p == "/status":
-            return self._json(request, {"name": ARGS.name, "pid": os.getpid(),
-                                        "amp_ports": list(LOOPS), "eventloops": list(LOOPS.values())})
+            return to_json(request, {
+                "name": ARGS.name, "pid": os.getpid(), "http_port": HTTP_PORT[0],
+                "amp_ports": list(LOOPS), "eventloops": list(LOOPS.values()),
+                "faults": FAULTS, "dhcp_push": DHCP_PUSH})
         if p == "/connections":
-            return self._json(request, [{"loop": c.loop, "peer": c.peer,
-                                         "rack_authenticated": c.rack_authenticated,
-                                         "region_authenticated": c.region_authenticated,
-                                         "registered": c.registered, "system_id": c.system_id,
-                                         "hostname": c.hostname} for c in CONNS])
+            return to_json(request, [{
+                "loop": c.loop, "peer": c.peer,
+                "rack_authenticated": c.rack_authenticated,
+                "region_authenticated": c.region_authenticated,
+                "registered": c.registered, "system_id": c.system_id,
+                "hostname": c.hostname} for c in CONNS])
         if p == "/calls":
-            out = []
-            if ARGS.record and os.path.exists(ARGS.record):
-                out = [json.loads(l) for l in open(ARGS.record)]
-            return self._json(request, out)
-        return self._json(request, {"error": "no such path"}, 404)
+            out = recorded_calls()
+            if "command" in q:
+                out = [e for e in out if e.get("command") in q["command"]]
+            if "since" in q:
+                try:
+                    since = float(q["since"][0])
+                except ValueError:
+                    return to_json(request, {"ok": False, "error": "since: a number"}, 400)
+                out = [e for e in out if e.get("t", 0) >= since]
+            if "dir" in q:
+                out = [e for e in out if e.get("dir") in q["dir"]]
+            return to_json(request, out)
+        return to_json(request, {"ok": False, "error": "no such path %s" % p}, 404)
 
     def render_POST(self, request):
         p = request.path.decode()
-        body = json.loads(request.content.read() or b"{}")
+        try:
+            body = json.loads(request.content.read() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+        except ValueError as e:
+            return to_json(request, {"ok": False, "error": "bad JSON: %s" % e}, 400)
         if p == "/fault":
-            if "http_mode" in body:
-                FAULTS["http_mode"] = body["http_mode"]
-            if "name" in body:
-                if body["name"] == "drop_all":
-                    for c in list(CONNS):
-                        c.transport.loseConnection()
-                else:
-                    FAULTS[body["name"]] = bool(body.get("on", True))
-            return self._json(request, {"ok": True, "faults": FAULTS})
+            return self.fault(request, body)
         if p == "/eventloops/remove":
+            name = str(body.get("name", ""))
+            if not name or "/" in name:
+                return to_json(request, {"ok": False, "error": "bad name"}, 400)
             try:
-                os.unlink(os.path.join(ARGS.db, "eventloops-%s.json" % body["name"]))
+                os.unlink(db_path("eventloops-%s.json" % name))
+                removed = True
             except FileNotFoundError:
-                pass
-            return self._json(request, {"ok": True})
+                removed = False
+            log.msg("control: removed event loops of %s: %s" % (name, removed))
+            return to_json(request, {"ok": True, "removed": removed})
+        if p == "/nodes":
+            nodes = body.get("nodes")
+            if not isinstance(nodes, list) or not all(
+                    isinstance(n, dict) and "system_id" in n for n in nodes):
+                return to_json(request, {"ok": False, "error": "nodes: list of objects "
+                                         "with system_id"}, 400)
+            with DBLock("nodes"):
+                db = load_json("nodes.json", {"nodes": [], "marks": {}})
+                db["nodes"] = nodes
+                save_json("nodes.json", db)
+            return to_json(request, {"ok": True, "count": len(nodes)})
+        if p == "/nodes/reset":
+            with DBLock("nodes"):
+                db = load_json("nodes.json", {"nodes": [], "marks": {}})
+                db["marks"] = {}
+                save_json("nodes.json", db)
+            return to_json(request, {"ok": True})
         if p == "/call":
             self.do_call(request, body)
             return server.NOT_DONE_YET
-        return self._json(request, {"error": "no such path"}, 404)
+        return to_json(request, {"ok": False, "error": "no such path %s" % p}, 404)
+
+    def fault(self, request, body):
+        if "http_mode" in body:
+            if body["http_mode"] not in HTTP_MODES:
+                return to_json(request, {"ok": False, "error": "http_mode: one of %s"
+                                         % ", ".join(HTTP_MODES)}, 400)
+            FAULTS["http_mode"] = body["http_mode"]
+            del HUGE[:]
+        if "name" in body:
+            name = body["name"]
+            if name == "drop_all":      # close every current rack connection once
+                for c in list(CONNS):
+                    c.drop()
+            elif name in FAULT_NAMES:
+                FAULTS[name] = bool(body.get("on", True))
+            else:
+                return to_json(request, {"ok": False, "error": "fault: one of %s, drop_all"
+                                         % ", ".join(FAULT_NAMES)}, 400)
+        log.msg("control: faults now %s" % json.dumps(FAULTS))
+        return to_json(request, {"ok": True, "faults": FAULTS})
 
     def do_call(self, request, body):
-        conns = [c for c in CONNS if c.registered]
+        def reply(obj, code=200):
+            if not request.finished and not request._disconnected:
+                request.write(to_json(request, obj, code))
+                request.finish()
+
+        name = body.get("command")
+        raw = bool(body.get("raw"))
+        if not isinstance(name, str) or not name:
+            return reply({"ok": False, "error_code": "BadRequest",
+                          "description": "command missing"}, 400)
+        cmd = RACK_COMMANDS.get(name)
+        if cmd is None and not raw:
+            return reply({"ok": False, "error_code": "BadRequest",
+                          "description": "unknown command %s (use raw: true)" % name}, 400)
+        conns = [c for c in CONNS if c.registered and not c.closing]
+        if body.get("system_id"):
+            conns = [c for c in conns if c.system_id == body["system_id"]]
         if body.get("loop"):
             conns = [c for c in conns if c.loop == body["loop"]]
         if not conns:
-            request.write(self._json(request, {"ok": False, "error_code": "NoConnection",
-                                               "description": "no registered rack"}))
-            request.finish()
-            return
-        conn = conns[0]
-        name = body["command"]
-        args = body.get("args", {})
-        if body.get("raw") or name not in RACK_COMMANDS:
-            cmd = type(str(name), (amp.Command,), {"commandName": name.encode(),
-                                                   "arguments": [], "response": []})
-        else:
-            cmd = RACK_COMMANDS[name]
-        d = conn.callRemote(cmd, **args)
+            return reply({"ok": False, "error_code": "NoConnectionsAvailable",
+                          "description": "no registered rack connection matches"})
+        conn = random.choice(conns)
+        args = body.get("args") or {}
+        d = conn.call(cmd, args, timeout=float(body.get("timeout", 30)),
+                      raw_name=name if raw else None)
+        d.addCallbacks(
+            lambda r: reply({"ok": True, "answer": r, "loop": conn.loop,
+                             "peer": conn.peer}),
+            lambda f: reply({"ok": False, "error_code": getattr(f.value, "error_code",
+                                                                 type(f.value).__name__),
+                             "description": getattr(f.value, "description",
+                                                    f.getErrorMessage()),
+                             "loop": conn.loop, "peer": conn.peer}))
 
-        def ok(r):
-            record(conn.loop, conn.peer, "out", name, args, r)
-            request.write(self._json(request, {"ok": True, "answer": r}))
-            request.finish()
 
-        def err(f):
-            code = getattr(f.value, "errorCode", None) or type(f.value).__name__
-            if isinstance(code, bytes):
-                code = code.decode()
-            desc = getattr(f.value, "description", None) or str(f.value)
-            if isinstance(desc, bytes):
-                desc = desc.decode("utf-8", "replace")
-            if isinstance(f.value, amp.UnhandledCommand):
-                code = "UNHANDLED"
-            record(conn.loop, conn.peer, "out", name, args, None, {"code": code, "description": desc})
-            request.write(self._json(request, {"ok": False, "error_code": code, "description": desc}))
-            request.finish()
-        d.addCallbacks(ok, err)
+HTTP_PORT = [0]
 
 
 def main():
     global ARGS
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description="fake MAAS 3.4 region")
     ap.add_argument("--name", required=True)
     ap.add_argument("--loops", type=int, default=1)
     ap.add_argument("--secret-file", required=True)
@@ -540,34 +1293,45 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--ready-file")
     ap.add_argument("--no-push-dhcp", action="store_true")
+    ap.add_argument("--gating", action="store_true",
+                    help="hold rack commands until the rack is verified (3.4.4+)")
     ap.add_argument("--version", default="3.4.0")
+    ap.add_argument("--dhcp-retry", type=float, default=0.1,
+                    help="re-push DHCP after a failure every N s (0: never)")
     ARGS = ap.parse_args()
+    if ARGS.loops < 1 or "/" in ARGS.name:
+        ap.error("--loops >= 1 and a --name without '/' are required")
     os.makedirs(ARGS.db, exist_ok=True)
+    read_secret()       # fail early on a missing or non-hex secret
+    logf = open(ARGS.log, "a", buffering=1) if ARGS.log else sys.stderr
+    log.startLogging(logf, setStdout=False)
+    maas_uuid()
 
     factory = protocol.Factory.forProtocol(Region)
-    loops = {}
-    ports = []
+    loops, ports, pid = {}, [], os.getpid()
     for i in range(ARGS.loops):
         lp = reactor.listenTCP(0, factory, interface=ARGS.amp_host)
         port = lp.getHost().port
-        name = "%s:pid=%d" % (ARGS.name, os.getpid() if i == 0 else os.getpid() * 10 + i)
+        name = "%s:pid=%d" % (ARGS.name, pid if i == 0 else pid * 10 + i)
         LOOPS[port] = name
         loops[name] = [[ARGS.amp_host, port]]
         ports.append(port)
-    path = os.path.join(ARGS.db, "eventloops-%s.json" % ARGS.name)
-    json.dump(loops, open(path + ".tmp", "w"))
-    os.rename(path + ".tmp", path)
-    http = reactor.listenTCP(ARGS.http_port, server.Site(RPCInfo()), interface=ARGS.http_host)
-    ctl = reactor.listenTCP(ARGS.control_port, server.Site(Control()), interface="127.0.0.1")
+    save_json("eventloops-%s.json" % ARGS.name, loops)
+    site = server.Site(RPCInfo())
+    http = reactor.listenTCP(ARGS.http_port, site, interface=ARGS.http_host)
+    HTTP_PORT[0] = http.getHost().port
+    ctl = reactor.listenTCP(ARGS.control_port, server.Site(Control()),
+                            interface="127.0.0.1")
     line = "READY name=%s pid=%d http=%d control=%d amp=%s" % (
-        ARGS.name, os.getpid(), http.getHost().port, ctl.getHost().port,
-        ",".join(str(p) for p in ports))
+        ARGS.name, pid, HTTP_PORT[0], ctl.getHost().port, ",".join(map(str, ports)))
+    log.msg(line)
     print(line, flush=True)
     if ARGS.ready_file:
-        open(ARGS.ready_file + ".tmp", "w").write(line + "\n")
+        with open(ARGS.ready_file + ".tmp", "w") as f:
+            f.write(line + "\n")
         os.rename(ARGS.ready_file + ".tmp", ARGS.ready_file)
-    log("listening: " + line)
-    reactor.run()
+    reactor.run()       # SIGTERM/SIGINT stop the reactor: exit status 0
+    log.msg("%s: stopped" % ARGS.name)
 
 
 if __name__ == "__main__":
