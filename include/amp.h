@@ -67,6 +67,8 @@ void		 amp_box_put_bool(struct amp_box *, const char *key, bool);
 /* Encode a JSON value as StructureAsJSON (zlib of ASCII JSON). -1 if too big. */
 int		 amp_box_put_json(struct amp_box *, const char *key, const json_t *);
 void		 amp_box_del(struct amp_box *, const char *key);
+/* Copy every pair of src into dst (replacing keys dst already has). */
+void		 amp_box_merge(struct amp_box *dst, const struct amp_box *src);
 /* Lookup; NULL when absent.  The value points into the box. */
 const struct amp_value *amp_box_get(const struct amp_box *, const char *key);
 int		 amp_box_has(const struct amp_box *, const char *key);

@@ -397,12 +397,8 @@ cmd_run(const char *path, int debug)
 		    "--maas-url URL --secret HEX')", r.cfg->secret_file);
 		daemon_status("waiting for the shared secret %s",
 		    r.cfg->secret_file);
-		rackd_start_regions(&r);
-	} else {
-		if (secret_load(r.cfg->secret_file, &r.secret, &cause) == -1)
-			fatalx("%s", cause);
-		rackd_start_regions(&r);
 	}
+	rackd_start_regions(&r);
 	daemon_ready();
 	log_info("running; %zu region URL%s configured", r.cfg->n_maas_urls,
 	    r.cfg->n_maas_urls == 1 ? "" : "s");

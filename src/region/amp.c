@@ -119,6 +119,16 @@ amp_box_put_json(struct amp_box *b, const char *key, const json_t *j)
 }
 
 void
+amp_box_merge(struct amp_box *dst, const struct amp_box *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		box_put_n(dst, src->pairs[i].key, src->pairs[i].keylen,
+		    src->pairs[i].value, src->pairs[i].len);
+}
+
+void
 amp_box_del(struct amp_box *b, const char *key)
 {
 	struct amp_pair *p = box_find(b, key, strlen(key));

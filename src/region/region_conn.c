@@ -508,16 +508,12 @@ void
 region_conn_send_call(struct region_conn *c, struct region_call *call)
 {
 	struct amp_box *box;
-	size_t i;
 
 	snprintf(call->tag, sizeof call->tag, "%llx",
 	    (unsigned long long)++c->next_tag);
 	box = amp_command_new(call->command, call->tag);
-	if (call->args != NULL) {
-		for (i = 0; i < call->args->n; i++)
-			amp_box_put(box, call->args->pairs[i].key,
-			    call->args->pairs[i].value, call->args->pairs[i].len);
-	}
+	if (call->args != NULL)
+		amp_box_merge(box, call->args);
 	call->conn = c;
 	TAILQ_INSERT_TAIL(&c->inflight, call, entry);
 	if (log_get_debug()) {
@@ -583,12 +579,9 @@ void
 region_request_answer(struct region_request *req, struct amp_box *answer)
 {
 	struct amp_box *box = amp_answer_new(req->tag ? req->tag : "");
-	size_t i;
 
 	if (answer != NULL) {
-		for (i = 0; i < answer->n; i++)
-			amp_box_put(box, answer->pairs[i].key,
-			    answer->pairs[i].value, answer->pairs[i].len);
+		amp_box_merge(box, answer);
 		amp_box_free(answer);
 	}
 	request_finish(req, box);
@@ -687,13 +680,7 @@ conn_handle_command(struct region_conn *c, struct amp_box *box)
 	amp_box_del(box, "_command");
 	amp_box_del(box, "_ask");
 	req->args = amp_box_new();
-	{
-		size_t i;
-
-		for (i = 0; i < box->n; i++)
-			amp_box_put(req->args, box->pairs[i].key,
-			    box->pairs[i].value, box->pairs[i].len);
-	}
+	amp_box_merge(req->args, box);
 	TAILQ_INSERT_TAIL(&c->requests, req, entry);
 
 	if (!c->region_verified) {
