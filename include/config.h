@@ -29,6 +29,24 @@ struct config_region {
 	int	 discovery_interval_ms;	/* re-discovery when fully connected */
 };
 
+/* power: section — BMC control through ipmitool (issue 4). */
+struct config_power {
+	char	*ipmitool;		/* absolute path of ipmitool */
+	int	 max_concurrency;	/* ipmitool processes at once, all BMCs */
+	int	 command_timeout_ms;	/* hard deadline of one ipmitool run */
+	int	 action_timeout_ms;	/* overall deadline of on/off/cycle */
+	int	 query_timeout_ms;	/* overall deadline of a PowerQuery */
+	int	 ipmi_retransmit_s;	/* ipmitool -N */
+	int	 ipmi_retries;		/* ipmitool -R */
+	int	 bmc_gap_ms;		/* minimum gap between commands to one BMC */
+	int	 confirm_wait_ms;	/* first wait before confirming; doubles */
+	int	 quarantine_after;	/* consecutive failures before quarantine */
+	int	 quarantine_max_ms;	/* quarantine backoff cap */
+	int	 monitor_interval_ms;	/* ListNodePowerParameters period; 0 = off */
+	int	 monitor_concurrency;	/* queries at once per monitor round */
+	int	 report_queue_max;	/* reports kept while no region is up */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -47,6 +65,7 @@ struct rackd_config {
 	char	*hostname;		/* system hostname when unset */
 
 	struct config_region region;
+	struct config_power power;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -25,6 +25,9 @@ struct rpc *rpc_new(struct event_base *, const struct rackd_config *,
 	    const struct rpc_hooks *);
 /* Attach the pool (after region_pool_new, which needs rpc_command). */
 void	rpc_set_pool(struct rpc *, struct region_pool *);
+/* Attach the power service (power.h); its commands fail until then. */
+struct power;
+void	rpc_set_power(struct rpc *, struct power *);
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);
 

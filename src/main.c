@@ -28,6 +28,8 @@
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "power.h"
+#include "proc.h"
 #include "region.h"
 #include "rpc.h"
 #include "secret.h"
@@ -42,6 +44,8 @@ struct rackd {
 	struct http		*http;
 	struct rpc		*rpc;
 	struct region_pool	*pool;
+	struct proc_runner	*runner;
+	struct power		*power;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -203,6 +207,8 @@ rackd_status(const struct region_stats *st, void *arg)
 		    st->from_saved ? " (saved list: no region URL answers)" : "");
 	if (r->rpc != NULL)
 		rpc_stats_changed(r->rpc, st);
+	if (r->power != NULL && st->established > 0)
+		power_region_up(r->power);
 }
 
 static void
@@ -215,6 +221,7 @@ rackd_stop(struct rackd *r, const char *why)
 	r->stopping = 1;
 	log_info("stopping (%s)", why);
 	daemon_stopping();
+	power_shutdown(r->power);
 	if (r->pool != NULL)
 		region_pool_shutdown(r->pool);
 	/* Let pending writes (e.g. a final answer) go out first. */
@@ -268,6 +275,8 @@ rackd_reload(struct rackd *r)
 	if (r->pool != NULL)
 		region_pool_reconfigure(r->pool, ncfg, &nsec);
 	rpc_reconfigure(r->rpc, ncfg);
+	if (r->power != NULL)
+		power_reconfigure(r->power, ncfg);
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -337,7 +346,10 @@ rackd_start_regions(struct rackd *r)
 	r->pool = region_pool_new(r->base, r->http, r->cfg, &r->secret,
 	    rackd_command, rackd_status, r);
 	rpc_set_pool(r->rpc, r->pool);
+	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
+	rpc_set_power(r->rpc, r->power);
 	region_pool_start(r->pool);
+	power_start(r->power);
 	daemon_status("discovering region controllers");
 }
 
@@ -388,6 +400,8 @@ cmd_run(const char *path, int debug)
 	hooks.shutdown = rackd_shutdown_hook;
 	hooks.arg = &r;
 	r.rpc = rpc_new(r.base, r.cfg, &hooks);
+	/* One runner for every child rackd starts (power.c sizes it). */
+	r.runner = proc_runner_new(r.base, 40);
 
 	daemon_init(r.base);
 	if (access(r.cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
@@ -408,7 +422,12 @@ cmd_run(const char *path, int debug)
 	/* Teardown in reverse order of start-up. */
 	if (r.secret_timer != NULL)
 		event_free(r.secret_timer);
+	/* Power first stops acting; the pool's and the runner's last
+	 * callbacks still reach it; then it goes. */
+	power_shutdown(r.power);
 	region_pool_free(r.pool);
+	proc_runner_free(r.runner);
+	power_free(r.power);
 	rpc_free(r.rpc);
 	http_free(r.http);
 	daemon_shutdown();

@@ -34,6 +34,7 @@
 
 #define OFF(m)	offsetof(struct rackd_config, m)
 #define REG(m)	offsetof(struct rackd_config, region.m)
+#define PWR(m)	offsetof(struct rackd_config, power.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -110,6 +111,64 @@ const struct config_key config_keys[] = {
 	  REG(discovery_interval_ms), "30s", 1000, 3600000, false,
 	  "Period of the /rpc/ re-discovery once connected to every event "
 	  "loop (1 s while not, and at once when a connection drops)." },
+
+	/* power: BMC control through ipmitool */
+	{ "power", CONFIG_SECTION, OFF(power), NULL, 0, 0, false,
+	  "BMC power control (power type ipmi) through ipmitool.  Every "
+	  "command to one BMC is serialised; a BMC that keeps failing is "
+	  "quarantined with backoff so it cannot starve the others." },
+	{ "power.ipmitool", CONFIG_PATH, PWR(ipmitool), "/usr/bin/ipmitool",
+	  0, 0, false,
+	  "The ipmitool program.  When it is missing, PowerDriverCheck "
+	  "reports the ipmitool package as missing." },
+	{ "power.max_concurrency", CONFIG_INT, PWR(max_concurrency), "32",
+	  1, 1024, false,
+	  "ipmitool processes running at once over all BMCs." },
+	{ "power.command_timeout", CONFIG_DURATION, PWR(command_timeout_ms),
+	  "10s", 1000, 300000, false,
+	  "Hard deadline of one ipmitool run; its process group is then "
+	  "killed." },
+	{ "power.action_timeout", CONFIG_DURATION, PWR(action_timeout_ms),
+	  "120s", 5000, 600000, false,
+	  "Overall deadline of a power on, off or cycle, retries included; "
+	  "it then fails with \"Timed out\" as MAAS reports it." },
+	{ "power.query_timeout", CONFIG_DURATION, PWR(query_timeout_ms),
+	  "30s", 2000, 300000, false,
+	  "Overall deadline of a power query, retries included (the region "
+	  "gives up on a rack after 60 s)." },
+	{ "power.ipmi_retransmit", CONFIG_INT, PWR(ipmi_retransmit_s), "1",
+	  1, 30, false,
+	  "ipmitool -N: seconds between retransmissions." },
+	{ "power.ipmi_retries", CONFIG_INT, PWR(ipmi_retries), "2", 0, 10,
+	  false,
+	  "ipmitool -R: retransmissions before ipmitool gives up; with -N 1 "
+	  "an unreachable BMC fails after about (R+1)*2 seconds." },
+	{ "power.bmc_gap", CONFIG_DURATION, PWR(bmc_gap_ms), "100ms", 0,
+	  10000, false,
+	  "Minimum gap between two commands to the same BMC." },
+	{ "power.confirm_wait", CONFIG_DURATION, PWR(confirm_wait_ms), "1s",
+	  100, 60000, false,
+	  "Wait before the query that confirms an action; doubled at each "
+	  "further confirmation." },
+	{ "power.quarantine_after", CONFIG_INT, PWR(quarantine_after), "3", 1,
+	  100, false,
+	  "Consecutive failed commands after which a BMC is quarantined: "
+	  "queries are answered from the last error and actions get one "
+	  "attempt, until the quarantine (5 s, doubling) expires." },
+	{ "power.quarantine_max", CONFIG_DURATION, PWR(quarantine_max_ms),
+	  "300s", 1000, 3600000, false,
+	  "Cap of the quarantine backoff." },
+	{ "power.monitor_interval", CONFIG_DURATION, PWR(monitor_interval_ms),
+	  "15s", 0, 3600000, false,
+	  "Period of the power monitor (ListNodePowerParameters, then a "
+	  "query of each node); 0 turns it off." },
+	{ "power.monitor_concurrency", CONFIG_INT, PWR(monitor_concurrency),
+	  "5", 1, 256, false,
+	  "Queries at once in one monitor round." },
+	{ "power.report_queue_max", CONFIG_INT, PWR(report_queue_max), "10000",
+	  10, 1000000, false,
+	  "Power reports (events, states, failures) kept in order while no "
+	  "region is connected; the oldest are dropped beyond this." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "power.h"
 #include "region.h"
 #include "rpc.h"
 #include "xmalloc.h"
@@ -26,6 +27,7 @@
 struct rpc {
 	struct event_base	*base;
 	struct region_pool	*pool;
+	struct power		*power;
 	struct rpc_hooks	 hooks;
 	char			*secret_file;
 	char			*hostname;
@@ -142,6 +144,29 @@ cmd_disable_and_shutoff(struct rpc *rpc, struct region_request *req,
 		rpc->hooks.shutdown(rpc->hooks.arg);
 }
 
+/*
+ * Power commands go to power.c.  The pool (and so any command) exists
+ * only once power does, but a NULL check costs nothing.
+ */
+#define POWER_HANDLER(fn, impl)						\
+static void								\
+fn(struct rpc *rpc, struct region_request *req, const struct amp_box *args) \
+{									\
+	if (rpc->power == NULL) {					\
+		region_request_error(req, "PowerActionFail",		\
+		    "power control is not running");			\
+		return;							\
+	}								\
+	impl(rpc->power, req, args);					\
+}
+POWER_HANDLER(cmd_power_on, power_rpc_on)
+POWER_HANDLER(cmd_power_off, power_rpc_off)
+POWER_HANDLER(cmd_power_cycle, power_rpc_cycle)
+POWER_HANDLER(cmd_power_query, power_rpc_query)
+POWER_HANDLER(cmd_power_driver_check, power_rpc_driver_check)
+POWER_HANDLER(cmd_describe_power_types, power_rpc_describe)
+POWER_HANDLER(cmd_set_boot_order, power_rpc_set_boot_order)
+
 const struct rpc_command rpc_commands[] = {
 	{ "Identify", cmd_identify, "answers the rack's system_id" },
 	{ "Ping", cmd_ping, "liveness; empty answer" },
@@ -156,6 +181,18 @@ const struct rpc_command rpc_commands[] = {
 	{ "ConfigureDHCPv6", cmd_configure_dhcp, "as ConfigureDHCPv4" },
 	{ "DisableAndShutoffRackd", cmd_disable_and_shutoff,
 	  "answer, delete the secret, stop" },
+	{ "PowerOn", cmd_power_on,
+	  "validate, answer, then PXE boot device + on (cycle if on)" },
+	{ "PowerOff", cmd_power_off, "validate, answer, then off (or soft)" },
+	{ "PowerCycle", cmd_power_cycle,
+	  "validate, answer, then off if on and a full power on" },
+	{ "PowerQuery", cmd_power_query, "state, or state error + error_msg" },
+	{ "PowerDriverCheck", cmd_power_driver_check,
+	  "missing_packages: ipmitool when absent" },
+	{ "DescribePowerTypes", cmd_describe_power_types,
+	  "ipmi and manual schemas" },
+	{ "SetBootOrder", cmd_set_boot_order,
+	  "empty answer: ipmi cannot set a boot order" },
 };
 const size_t rpc_ncommands = RACKD_NELEM(rpc_commands);
 
@@ -319,6 +356,12 @@ void
 rpc_set_pool(struct rpc *rpc, struct region_pool *pool)
 {
 	rpc->pool = pool;
+}
+
+void
+rpc_set_power(struct rpc *rpc, struct power *power)
+{
+	rpc->power = power;
 }
 
 void

@@ -1,0 +1,385 @@
+/*
+ * bmc.c — the rack's table of BMCs and the scheduler of ipmitool runs.
+ *
+ * Each BMC (address:port) is owned by one entry: at most one ipmitool
+ * session to it at a time (many BMCs allow only a few sessions, and two
+ * racks' worth of commands interleaved on one BMC is how nodes get
+ * cycled twice), a minimum gap between its commands, and health: after
+ * power.quarantine_after slow failures in a row (unreachable, timeout,
+ * busy) the BMC is quarantined for a backoff (5 s doubling up to
+ * power.quarantine_max) during which queries are answered from the last
+ * error (action.c).
+ *
+ * Ready BMCs wait in one FIFO; the scheduler starts their head command
+ * while fewer than power.max_concurrency ipmitool runs are in flight.
+ * BMCs that are failing may hold at most a quarter of those slots, so a
+ * rack full of dead BMCs still serves the live ones at once.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+#include "xmalloc.h"
+#include "power_private.h"
+
+#define BMC_BACKOFF_MIN_MS	5000
+#define BMC_OUTPUT_MAX		(16 * 1024)
+
+static void sched_kick(struct power *);
+
+static int
+suspect_cap(const struct power *pw)
+{
+	int cap = pw->set.max_concurrency / 4;
+
+	return cap < 1 ? 1 : cap;
+}
+
+static bool
+bmc_suspect(const struct bmc *b)
+{
+	return b->consecutive_failures > 0;
+}
+
+bool
+bmc_quarantined(const struct bmc *b)
+{
+	return b->quarantine_until_ms > rackd_now_ms();
+}
+
+struct bmc *
+bmc_get(struct power *pw, const char *address, int port)
+{
+	struct bmc *b;
+	char *key;
+
+	xasprintf(&key, "%s:%d", address, port);
+	TAILQ_FOREACH(b, &pw->bmcs, entry) {
+		if (strcmp(b->key, key) == 0) {
+			free(key);
+			return b;
+		}
+	}
+	b = xcalloc(1, sizeof *b);
+	b->pw = pw;
+	b->key = key;
+	TAILQ_INIT(&b->pending);
+	TAILQ_INSERT_TAIL(&pw->bmcs, b, entry);
+	pw->nbmcs++;
+	return b;
+}
+
+static void
+ready_add(struct bmc *b)
+{
+	if (b->in_ready || b->running != NULL || TAILQ_EMPTY(&b->pending))
+		return;
+	if (b->gap_timer != NULL && evtimer_pending(b->gap_timer, NULL))
+		return;
+	TAILQ_INSERT_TAIL(&b->pw->ready, b, ready_entry);
+	b->in_ready = true;
+}
+
+static void
+ready_remove(struct bmc *b)
+{
+	if (!b->in_ready)
+		return;
+	TAILQ_REMOVE(&b->pw->ready, b, ready_entry);
+	b->in_ready = false;
+}
+
+static void
+gap_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct bmc *b = arg;
+
+	ready_add(b);
+	sched_kick(b->pw);
+}
+
+/* Record the outcome in the BMC's health. */
+static void
+bmc_note(struct bmc *b, const struct ipmi_outcome *o)
+{
+	const struct power_settings *s = &b->pw->set;
+	uint64_t now = rackd_now_ms();
+
+	if (o->fail == IPMI_FAIL_NONE) {
+		if (b->quarantine_until_ms != 0)
+			log_info("power: BMC %s answers again; quarantine "
+			    "lifted", b->key);
+		b->consecutive_failures = 0;
+		b->backoff_ms = 0;
+		b->quarantine_until_ms = 0;
+		b->last_ok_ms = now;
+		return;
+	}
+	b->last_fail = o->fail;
+	b->last_fail_ms = now;
+	free(b->last_error);
+	b->last_error = xstrdup(o->message != NULL ? o->message : "failed");
+	/* Fast, definite answers (bad password, privilege, cipher) say the
+	 * BMC is alive: they cost nothing and never quarantine it. */
+	if (ipmi_fail_fatal(o->fail))
+		return;
+	b->consecutive_failures++;
+	if (b->consecutive_failures >= s->quarantine_after) {
+		b->backoff_ms = b->backoff_ms == 0 ? BMC_BACKOFF_MIN_MS :
+		    b->backoff_ms * 2;
+		if (b->backoff_ms > s->quarantine_max_ms)
+			b->backoff_ms = s->quarantine_max_ms;
+		b->quarantine_until_ms = now + (uint64_t)b->backoff_ms;
+		log_warnx("power: BMC %s failed %d times in a row (%s); "
+		    "quarantined for %d ms", b->key, b->consecutive_failures,
+		    ipmi_fail_name(o->fail), b->backoff_ms);
+	}
+}
+
+static void
+cmd_finish(struct bmc_cmd *c, const struct ipmi_outcome *o)
+{
+	struct bmc *b = c->bmc;
+	struct power *pw = b->pw;
+
+	if (b->running == c) {
+		b->running = NULL;
+		pw->running--;
+		b->last_end_ms = rackd_now_ms();
+	}
+	pw->stats.commands_run++;
+	if (o->fail != IPMI_FAIL_NONE)
+		pw->stats.commands_failed++;
+	if (c->cb != NULL)
+		c->cb(c, o, c->arg);
+	free(c);
+	/* Next command on this BMC after the gap; others may start now. */
+	if (!TAILQ_EMPTY(&b->pending)) {
+		if (pw->set.bmc_gap_ms > 0) {
+			struct timeval tv = { pw->set.bmc_gap_ms / 1000,
+			    (pw->set.bmc_gap_ms % 1000) * 1000 };
+
+			if (b->gap_timer == NULL)
+				b->gap_timer = evtimer_new(pw->base, gap_cb, b);
+			evtimer_add(b->gap_timer, &tv);
+		} else
+			ready_add(b);
+	}
+	sched_kick(pw);
+}
+
+static void
+proc_done(const struct proc_result *r, void *arg)
+{
+	struct bmc_cmd *c = arg;
+	struct bmc *b = c->bmc;
+	struct ipmi_outcome o;
+	bool was_suspect = c->queued_ms & 1;	/* see cmd_start */
+
+	memset(&o, 0, sizeof o);
+	c->proc = NULL;
+	if (was_suspect)
+		b->pw->running_suspect--;
+	if (r->cancelled) {
+		o.fail = IPMI_FAIL_OTHER;
+		o.message = xstrdup("Failed talking to node's BMC: cancelled");
+		o.raw = xstrdup("");
+	} else if (r->spawn_error != 0) {
+		o.fail = IPMI_FAIL_OTHER;
+		xasprintf(&o.message, "Missing power tool: cannot run %s: %s",
+		    b->pw->set.ipmitool, strerror(r->spawn_error));
+		o.raw = xstrdup("");
+	} else {
+		ipmi_classify(c->op, r->exited ? r->exit_status : 128 + r->signal,
+		    r->timed_out, r->out, r->err, &o);
+		log_debug("power: %s %s: %s in %llu ms%s%s", b->key,
+		    ipmi_op_name(c->op), o.fail == IPMI_FAIL_NONE ? "ok" :
+		    ipmi_fail_name(o.fail), (unsigned long long)r->elapsed_ms,
+		    o.fail == IPMI_FAIL_NONE ? "" : ": ",
+		    o.fail == IPMI_FAIL_NONE ? "" : o.raw);
+		bmc_note(b, &o);
+	}
+	cmd_finish(c, &o);
+	ipmi_outcome_clear(&o);
+}
+
+static void
+cmd_start(struct bmc_cmd *c)
+{
+	struct bmc *b = c->bmc;
+	struct power *pw = b->pw;
+	struct ipmi_timing t = { pw->set.retransmit_s, pw->set.retries };
+	struct proc_spec spec;
+	char **argv, *input, *cause = NULL;
+	size_t inlen;
+
+	TAILQ_REMOVE(&b->pending, c, entry);
+	b->running = c;
+	pw->running++;
+	/* Remember (in the low bit of queued_ms, which is only used for
+	 * logs) whether this run counts against the failing-BMC share. */
+	c->queued_ms &= ~(uint64_t)1;
+	if (bmc_suspect(b)) {
+		pw->running_suspect++;
+		c->queued_ms |= 1;
+	}
+	argv = ipmi_argv(pw->set.ipmitool, c->params, c->op, 3, &t);
+	input = ipmi_password_input(c->params, &inlen);
+	memset(&spec, 0, sizeof spec);
+	spec.path = pw->set.ipmitool;
+	spec.argv = argv;
+	spec.input = input;
+	spec.input_len = inlen;
+	spec.input_fd = 3;
+	spec.timeout_ms = pw->set.command_timeout_ms;
+	spec.kill_grace_ms = 500;
+	spec.output_max = BMC_OUTPUT_MAX;
+	c->proc = proc_start(pw->runner, &spec, proc_done, c, &cause);
+	xwipe(input, inlen);
+	free(input);
+	ipmi_argv_free(argv);
+	if (c->proc == NULL) {
+		struct ipmi_outcome o;
+
+		memset(&o, 0, sizeof o);
+		o.fail = IPMI_FAIL_OTHER;
+		xasprintf(&o.message, "Missing power tool: %s", cause);
+		o.raw = xstrdup("");
+		free(cause);
+		if (c->queued_ms & 1)
+			pw->running_suspect--;
+		cmd_finish(c, &o);
+		ipmi_outcome_clear(&o);
+	}
+}
+
+/*
+ * Start what can start.  Each ready BMC is looked at once per kick, in
+ * FIFO order: BMCs over the failing share stay queued for a later kick.
+ */
+static void
+sched_kick(struct power *pw)
+{
+	struct bmc *b, *next;
+	struct bmc_cmd *c;
+
+	if (pw->shutting_down)
+		return;
+	for (b = TAILQ_FIRST(&pw->ready); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, ready_entry);
+		if (pw->running >= pw->set.max_concurrency)
+			break;
+		if (bmc_suspect(b) && pw->running_suspect >= suspect_cap(pw))
+			continue;
+		ready_remove(b);
+		c = TAILQ_FIRST(&b->pending);
+		if (c == NULL || b->running != NULL)
+			continue;
+		cmd_start(c);
+		/* cmd_start may have finished synchronously and changed the
+		 * ready list; restart from its head. */
+		next = TAILQ_FIRST(&pw->ready);
+	}
+}
+
+struct bmc_cmd *
+bmc_submit(struct bmc *b, enum ipmi_op op, const struct ipmi_params *p,
+    bmc_cmd_cb cb, void *arg)
+{
+	struct bmc_cmd *c = xcalloc(1, sizeof *c);
+
+	c->bmc = b;
+	c->op = op;
+	c->params = p;
+	c->cb = cb;
+	c->arg = arg;
+	c->queued_ms = rackd_now_ms() & ~(uint64_t)1;
+	TAILQ_INSERT_TAIL(&b->pending, c, entry);
+	ready_add(b);
+	/* Never start synchronously: the caller gets its handle first, and
+	 * a synchronous failure would call back into it. */
+	event_active(b->pw->kick_ev, EV_TIMEOUT, 0);
+	return c;
+}
+
+void
+bmc_kick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	sched_kick(arg);
+}
+
+void
+bmc_cmd_cancel(struct bmc_cmd *c)
+{
+	if (c == NULL)
+		return;
+	c->cb = NULL;
+	if (c->proc != NULL) {
+		proc_cancel(c->proc);	/* proc_done frees it */
+		return;
+	}
+	TAILQ_REMOVE(&c->bmc->pending, c, entry);
+	if (TAILQ_EMPTY(&c->bmc->pending))
+		ready_remove(c->bmc);
+	free(c);
+}
+
+int
+bmc_route_check(const char *address, int port, char **cause)
+{
+	struct addrinfo hints, *res = NULL;
+	char portbuf[16];
+	int fd, rc = 0, e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_DGRAM;
+	snprintf(portbuf, sizeof portbuf, "%d", port);
+	if (getaddrinfo(address, portbuf, &hints, &res) != 0)
+		return 0;	/* a host name: ipmitool resolves it */
+	/* connect() on a UDP socket only looks the route up: no packet. */
+	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd != -1) {
+		if (connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
+			e = errno;
+			if (e == ENETUNREACH || e == EHOSTUNREACH ||
+			    e == EACCES || e == EPERM) {
+				xasprintf(cause, "Could not contact node's BMC: "
+				    "this rack controller has no route to %s "
+				    "(%s)", address, strerror(e));
+				rc = -1;
+			}
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+void
+bmc_table_free(struct power *pw)
+{
+	struct bmc *b;
+	struct bmc_cmd *c;
+
+	while ((b = TAILQ_FIRST(&pw->bmcs)) != NULL) {
+		TAILQ_REMOVE(&pw->bmcs, b, entry);
+		while ((c = TAILQ_FIRST(&b->pending)) != NULL) {
+			TAILQ_REMOVE(&b->pending, c, entry);
+			free(c);
+		}
+		if (b->gap_timer != NULL)
+			event_free(b->gap_timer);
+		free(b->last_error);
+		free(b->key);
+		free(b);
+	}
+	TAILQ_INIT(&pw->ready);
+	pw->nbmcs = 0;
+}

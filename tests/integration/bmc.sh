@@ -1,0 +1,70 @@
+# bmc.sh — simulated BMCs (OpenIPMI ipmi_sim) for the power tests; source
+# after lib.sh.  BMC i listens on 127.0.10.i:623 (loopback only), users:
+#   admin/adminpw (admin), operator/oppw (operator), viewer/viewpw (user).
+# State of BMC i: $T/bmc/i/state/{power,boot,events}.
+command -v ipmi_sim >/dev/null || skip "ipmi_sim (openipmi) not installed"
+command -v ipmitool >/dev/null || skip "ipmitool not installed"
+[ "$(id -u)" = 0 ] || skip "needs root (BMC port 623)"
+BMC_PIDS=()
+
+bmc_addr() { echo "127.0.10.$1"; }
+bmc_state() { echo "$T/bmc/$1/state"; }
+bmc_power() { cat "$T/bmc/$1/state/power"; }
+bmc_set_power() { echo "$2" > "$T/bmc/$1/state/power"; }
+# bmc_events I WHAT — how many "WHAT" changes BMC I saw (power, reset, boot...)
+bmc_events() { awk -v w="$2" '$2 == w' "$T/bmc/$1/state/events" 2>/dev/null | wc -l; }
+
+# start_bmcs FIRST LAST — start BMCs FIRST..LAST and wait until each answers.
+start_bmcs() {
+	local i d a
+	for i in $(seq "$1" "$2"); do
+		d=$T/bmc/$i a=$(bmc_addr "$i")
+		ss -Huln "src $a:623" | grep -q . && fail "$a:623 already in use"
+		mkdir -p "$d/state" "$d/sim"
+		echo 0 > "$d/state/power"
+		: > "$d/state/events"
+		cat > "$d/lan.conf" <<-CONF
+		name "bmc$i"
+		set_working_mc 0x20
+		  startlan 1
+		    addr $a 623
+		    priv_limit admin
+		    allowed_auths_callback none md2 md5 straight
+		    allowed_auths_user md2 md5 straight
+		    allowed_auths_operator md2 md5 straight
+		    allowed_auths_admin md2 md5 straight
+		    guid a123456789abcdefa123456789abcdef
+		  endlan
+		  chassis_control "$HELPERS/bmc_chassis.sh $d/state"
+		  user 2 true "admin"    "adminpw" admin    10
+		  user 3 true "operator" "oppw"    operator 10
+		  user 4 true "viewer"   "viewpw"  user     10
+		CONF
+		ipmi_sim -c "$d/lan.conf" -f "$HELPERS/bmc.emu" -s "$d/sim" -n \
+			>"$d/sim.log" 2>&1 </dev/null &
+		echo $! > "$d/pid"
+		register_pid "$(cat "$d/pid")"
+	done
+	for i in $(seq "$1" "$2"); do
+		wait_for "BMC $i answering" 30 bmc_ipmitool "$i" chassis power status
+	done
+	log "BMCs $1..$2 up on $(bmc_addr "$1")..$(bmc_addr "$2"):623"
+}
+
+# bmc_ipmitool I ARGS — a direct ipmitool call (test-side checks only).
+bmc_ipmitool() {
+	local i=$1; shift
+	ipmitool -I lanplus -C 3 -N 1 -R 1 -H "$(bmc_addr "$i")" -U admin \
+		-P adminpw "$@" </dev/null
+}
+bmc_pid() { cat "$T/bmc/$1/pid"; }
+
+# ipmi_node I [extra JSON fields] — a ListNodePowerParameters/PowerX node.
+bmc_context() {
+	local i=$1 extra=${2:-}
+	echo "{\"power_address\": \"$(bmc_addr "$i")\", \"power_user\": \"admin\", \"power_pass\": \"adminpw\", \"power_driver\": \"LAN_2_0\", \"cipher_suite_id\": \"3\", \"privilege_level\": \"ADMIN\"${extra:+, $extra}}"
+}
+# power_args I [extra] — PowerOn/Off/Cycle/Query arguments for node I.
+power_args() {
+	echo "{\"system_id\": \"node$1\", \"hostname\": \"node$1.maas\", \"power_type\": \"ipmi\", \"context\": $(bmc_context "$1" "${2:-}")}"
+}
