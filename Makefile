@@ -39,9 +39,13 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -Iinclude \
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS += $(SAN)
 
+# src/tools/*.c are small separate programs (one main each), linked
+# against the same library; everything else but main.c is the library.
 SRCS    := $(sort $(shell find src -name '*.c'))
+TOOL_SRCS := $(sort $(wildcard src/tools/*.c))
+TOOLS   := $(patsubst src/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
-LIBOBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+LIBOBJS := $(filter-out $(BUILD)/obj/main.o $(patsubst src/%.c,$(BUILD)/obj/%.o,$(TOOL_SRCS)),$(OBJS))
 DEPS    := $(OBJS:.o=.d)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -60,7 +64,11 @@ $(BUILD)/librackd.a: $(LIBOBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/rackd: $(BUILD)/obj/main.o $(BUILD)/librackd.a
+# The daemon depends on its helper programs so that one target builds all.
+$(BUILD)/rackd: $(BUILD)/obj/main.o $(BUILD)/librackd.a $(TOOLS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/main.o $(BUILD)/librackd.a $(LDLIBS)
+
+$(BUILD)/%: $(BUILD)/obj/tools/%.o $(BUILD)/librackd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: one binary per module, linked against the static library so

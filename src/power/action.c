@@ -199,6 +199,15 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct power_action *a = arg;
 
+	if (a->cmd != NULL && a->cmd->proc != NULL) {
+		/* The BMC did not answer in time: that is a failure of the
+		 * BMC, counted towards its quarantine. */
+		struct ipmi_outcome o = { .fail = IPMI_FAIL_TIMEOUT,
+		    .message = (char *)"Could not contact node's BMC: no "
+		    "answer before the deadline" };
+
+		bmc_note(a->bmc, &o);
+	}
 	if (a->change == CHANGE_QUERY) {
 		query_finish(a, IPMI_FAIL_TIMEOUT, POWER_UNKNOWN,
 		    "Could not contact node's BMC: no answer within the "

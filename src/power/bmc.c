@@ -105,7 +105,7 @@ gap_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /* Record the outcome in the BMC's health. */
-static void
+void
 bmc_note(struct bmc *b, const struct ipmi_outcome *o)
 {
 	const struct power_settings *s = &b->pw->set;

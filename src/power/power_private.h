@@ -83,6 +83,9 @@ struct bmc *bmc_get(struct power *, const char *address, int port);
 struct bmc_cmd *bmc_submit(struct bmc *, enum ipmi_op, const struct ipmi_params *,
 	    bmc_cmd_cb cb, void *arg);
 void	bmc_cmd_cancel(struct bmc_cmd *);
+/* Count an outcome in the BMC's health (bmc.c does it for every run it
+ * finishes; action.c for a run its deadline cut short). */
+void	bmc_note(struct bmc *, const struct ipmi_outcome *);
 /* True while the BMC is quarantined (recent repeated failures). */
 bool	bmc_quarantined(const struct bmc *);
 /* Is there a route to address from this rack? 0 = yes or unknown,

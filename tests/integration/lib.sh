@@ -180,3 +180,18 @@ check_log_clean() {
 		fail "problems in $(basename "$f")"
 	fi
 }
+
+# in_private_netns — re-run the calling test inside a new network namespace
+# holding only lo (so any non-loopback address has no route), with its own
+# scratch dir; the namespace is deleted on exit.  Call before anything else.
+in_private_netns() {
+	[ -n "${RACKD_IN_NETNS:-}" ] && return 0
+	command -v ip >/dev/null || skip "iproute2 not installed"
+	local ns=rkt-$$
+	ip netns add "$ns" 2>/dev/null || skip "cannot create network namespaces"
+	_NETNS+=("$ns")
+	ip -n "$ns" link set lo up
+	mkdir -p "$T/inner"
+	ip netns exec "$ns" env RACKD_IN_NETNS=$ns TMPDIR_TEST="$T/inner" bash "$0"
+	exit $?
+}

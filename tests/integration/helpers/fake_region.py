@@ -60,7 +60,7 @@ from twisted.python import failure, log
 from twisted.web import resource, server
 
 ARGS = None
-FAULT_NAMES = ("wrong_secret", "garbage", "oversized_key", "truncated",
+FAULT_NAMES = ("mark_failed_violation", "wrong_secret", "garbage", "oversized_key", "truncated",
                "reject_register", "silent_register")
 HTTP_MODES = ("normal", "html", "badjson", "wrongshape", "huge", "slow", "503")
 FAULTS = {"http_mode": "normal"}
@@ -946,6 +946,10 @@ class Region(amp.AMP):
 
     @MarkNodeFailed.responder
     def mark_node_failed(self, system_id, error_description):
+        # A READY or DEPLOYED node has no failed status (node.py mark_failed).
+        if FAULTS.get("mark_failed_violation"):
+            raise NodeStateViolation(
+                "Invalid transition: Ready -> Failed (%s)." % system_id)
         return {}
 
     @ListNodePowerParameters.responder
