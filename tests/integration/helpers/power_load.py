@@ -34,7 +34,7 @@ def main():
     with open(a.file) as f:
         jobs = [json.loads(line) for line in f if line.strip()]
     lock = threading.Lock()
-    lat, states, failures = [], {}, []
+    lat, states, failures, by_state = [], {}, [], {}
     idx = [0]
 
     def worker():
@@ -54,6 +54,7 @@ def main():
                 lat.append(ms)
                 if out.get("ok"):
                     st = (out.get("answer") or {}).get("state", "ok")
+                    by_state.setdefault(st, []).append(ms)
                     states[st] = states.get(st, 0) + 1
                     if st == "error" and len(failures) < 5:
                         failures.append(out["answer"].get("error_msg"))
@@ -71,12 +72,16 @@ def main():
     wall = (time.monotonic() - t0) * 1000
     lat.sort()
 
-    def pct(p):
-        return round(lat[min(len(lat) - 1, int(len(lat) * p))], 1) if lat else None
+    def pct(p, v=None):
+        v = lat if v is None else sorted(v)
+        return round(v[min(len(v) - 1, int(len(v) * p))], 1) if v else None
     print(json.dumps({"n": len(jobs), "ok": sum(v for k, v in states.items() if k != "rpc-error"),
                       "states": states, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
                       "max_ms": round(lat[-1], 1) if lat else None,
-                      "wall_ms": round(wall, 1), "failures": failures}))
+                      "wall_ms": round(wall, 1),
+                      "by_state": {k: {"n": len(v), "p50_ms": pct(0.5, v), "p99_ms": pct(0.99, v)}
+                                   for k, v in by_state.items()},
+                      "failures": failures[:2]}))
     return 0
 
 
