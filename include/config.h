@@ -47,6 +47,20 @@ struct config_power {
 	int	 report_queue_max;	/* reports kept while no region is up */
 };
 
+/* dhcp: section — ISC Kea instances and lease reporting (issue 5). */
+struct config_dhcp {
+	char	*kea_dhcp4;		/* kea-dhcp4 binary */
+	char	*kea_dhcp6;		/* kea-dhcp6 binary */
+	char	*hooks_dir;		/* Kea hook libraries */
+	char	*lease_hook;		/* rackd-lease-hook program */
+	int	 ha_port;		/* HA listener port, the same on every rack */
+	int	 heartbeat_ms;		/* HA heartbeat-delay */
+	int	 max_response_ms;	/* HA max-response-delay */
+	int	 max_ack_ms;		/* HA max-ack-delay */
+	int	 max_unacked;		/* HA max-unacked-clients */
+	int	 spool_max;		/* lease events kept on disk */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -66,6 +80,7 @@ struct rackd_config {
 
 	struct config_region region;
 	struct config_power power;
+	struct config_dhcp dhcp;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -126,8 +126,10 @@ struct kea_paths {
 	const char	*lease_hook;	/* run_script helper; NULL = none */
 	const char	*hooks_dir;	/* NULL = KEA_HOOKS_DIR */
 	int		 ha_port;	/* 0 = KEA_HA_PORT_DEFAULT */
-	/* HA timers; 0 = the defaults above.  max_unacked 0 ("partner-down
-	 * at once") is deliberately not expressible: it split-brains. */
+	/* HA timers; 0 = the defaults above, except max_unacked, where < 0
+	 * is the default and 0 means "partner-down as soon as the partner
+	 * stops answering" (what a lone PXE client needs; the price is that
+	 * a partition between two live racks makes both serve). */
 	int		 heartbeat_ms, max_response_ms, max_ack_ms, max_unacked;
 	/* next-server: rack_ip() if set, else an HA instance's own address
 	 * when it is inside the subnet, else next_server (may be NULL). */

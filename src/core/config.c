@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "kea_config.h"		/* KEA_HOOKS_DIR: the Debian multiarch path */
 #include "log.h"
 #include "xmalloc.h"
 
@@ -35,6 +36,7 @@
 #define OFF(m)	offsetof(struct rackd_config, m)
 #define REG(m)	offsetof(struct rackd_config, region.m)
 #define PWR(m)	offsetof(struct rackd_config, power.m)
+#define DHC(m)	offsetof(struct rackd_config, dhcp.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -169,6 +171,50 @@ const struct config_key config_keys[] = {
 	  10, 1000000, false,
 	  "Power reports (events, states, failures) kept in order while no "
 	  "region is connected; the oldest are dropped beyond this." },
+
+	/* dhcp: ISC Kea */
+	{ "dhcp", CONFIG_SECTION, OFF(dhcp), NULL, 0, 0, false,
+	  "DHCP with ISC Kea 2.2: one kea-dhcp4 per failover peer (Kea HA "
+	  "hot-standby; MAAS primary = Kea primary, secondary = standby), "
+	  "one for VLANs without a peer, kea-dhcp6 likewise.  Config files "
+	  "and control sockets live in run_dir, leases and the lease spool "
+	  "in data_dir/dhcp." },
+	{ "dhcp.kea_dhcp4", CONFIG_PATH, DHC(kea_dhcp4), "/usr/sbin/kea-dhcp4",
+	  0, 0, false, "The kea-dhcp4 program." },
+	{ "dhcp.kea_dhcp6", CONFIG_PATH, DHC(kea_dhcp6), "/usr/sbin/kea-dhcp6",
+	  0, 0, false, "The kea-dhcp6 program." },
+	{ "dhcp.hooks_dir", CONFIG_PATH, DHC(hooks_dir), KEA_HOOKS_DIR, 0, 0,
+	  false, "Directory of Kea's hook libraries (libdhcp_ha.so, "
+	  "libdhcp_lease_cmds.so, libdhcp_run_script.so)." },
+	{ "dhcp.lease_hook", CONFIG_PATH, DHC(lease_hook),
+	  "/usr/lib/rackd/rackd-lease-hook", 0, 0, false,
+	  "The helper Kea's run_script hook runs for every lease event; it "
+	  "hands the event to rackd, or spools it on disk when rackd is "
+	  "down." },
+	{ "dhcp.ha_port", CONFIG_INT, DHC(ha_port), "8647", 1, 65535, false,
+	  "TCP port of the Kea HA listener; MAAS sends no port, so every "
+	  "rack must use the same one.  The listener binds to the rack's "
+	  "address on the VLAN and accepts HA commands only." },
+	{ "dhcp.heartbeat_delay", CONFIG_DURATION, DHC(heartbeat_ms), "1s",
+	  100, 60000, false, "Kea HA heartbeat-delay." },
+	{ "dhcp.max_response_delay", CONFIG_DURATION, DHC(max_response_ms),
+	  "3s", 300, 600000, false,
+	  "Kea HA max-response-delay: a partner silent this long is taken "
+	  "as down, and the standby starts serving." },
+	{ "dhcp.max_ack_delay", CONFIG_DURATION, DHC(max_ack_ms), "1s", 100,
+	  60000, false, "Kea HA max-ack-delay." },
+	{ "dhcp.max_unacked_clients", CONFIG_INT, DHC(max_unacked), "0", 0,
+	  1000, false,
+	  "Kea HA max-unacked-clients.  0 (the default) takes over as soon "
+	  "as the partner stops answering, as isc-dhcpd's secondary keeps "
+	  "serving in MAAS; a larger value also waits for that many "
+	  "clients the partner left unanswered, which avoids both racks "
+	  "serving during a partition between two live racks but never "
+	  "fails over for a lone PXE client." },
+	{ "dhcp.spool_max", CONFIG_INT, DHC(spool_max), "100000", 100,
+	  10000000, false,
+	  "Lease events kept in data_dir/dhcp while no region takes them; "
+	  "the oldest are dropped beyond this, with a log line." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

@@ -1153,7 +1153,7 @@ plan_build(const json_t *args, int family, const struct kea_paths *paths,
 		b.paths.max_response_ms = KEA_MAX_RESPONSE_MS_DEFAULT;
 	if (b.paths.max_ack_ms <= 0)
 		b.paths.max_ack_ms = KEA_MAX_ACK_MS_DEFAULT;
-	if (b.paths.max_unacked <= 0)
+	if (b.paths.max_unacked < 0)
 		b.paths.max_unacked = KEA_MAX_UNACKED_DEFAULT;
 
 	/* Global snippets are reported even when this family is off, so

@@ -52,6 +52,7 @@ test_paths(const char *dir)
 	p.data_dir = dir;
 	p.lease_hook = "/bin/true";
 	p.hooks_dir = NULL;
+	p.max_unacked = -1;	/* the default */
 	return p;
 }
 
