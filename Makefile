@@ -137,6 +137,7 @@ $(BUILD)/rackd.conf.5: $(BUILD)/rackd
 
 install: $(BUILD)/rackd $(BUILD)/rackd.conf.5
 	install -D -m 0755 $(BUILD)/rackd $(DESTDIR)$(SBINDIR)/rackd
+	install -D -m 0755 $(BUILD)/rackd-lease-hook $(DESTDIR)$(PREFIX)/lib/rackd/rackd-lease-hook
 	install -D -m 0644 etc/rackd.conf.example $(DESTDIR)$(SYSCONFDIR)/maas/rackd.conf
 	install -D -m 0644 debian/rackd.8 $(DESTDIR)$(MANDIR)/man8/rackd.8
 	install -D -m 0644 $(BUILD)/rackd.conf.5 $(DESTDIR)$(MANDIR)/man5/rackd.conf.5

@@ -28,6 +28,11 @@ void	rpc_set_pool(struct rpc *, struct region_pool *);
 /* Attach the power service (power.h); its commands fail until then. */
 struct power;
 void	rpc_set_power(struct rpc *, struct power *);
+/* Attach the DHCP service (dhcp.h). */
+struct dhcp;
+void	rpc_set_dhcp(struct rpc *, struct dhcp *);
+/* Send UpdateServices now (e.g. after a DHCP change). */
+void	rpc_services_soon(struct rpc *);
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);
 

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
+#include "dhcp.h"
 #include "log.h"
 #include "power.h"
 #include "proc.h"
@@ -46,6 +47,7 @@ struct rackd {
 	struct region_pool	*pool;
 	struct proc_runner	*runner;
 	struct power		*power;
+	struct dhcp		*dhcp;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -209,6 +211,17 @@ rackd_status(const struct region_stats *st, void *arg)
 		rpc_stats_changed(r->rpc, st);
 	if (r->power != NULL && st->established > 0)
 		power_region_up(r->power);
+	if (r->dhcp != NULL && st->established > 0)
+		dhcp_region_up(r->dhcp);
+}
+
+static void
+rackd_dhcp_stopped(void *arg)
+{
+	struct rackd *r = arg;
+	struct timeval tv = { 0, 0 };
+
+	event_base_loopexit(r->base, &tv);
 }
 
 static void
@@ -224,6 +237,14 @@ rackd_stop(struct rackd *r, const char *why)
 	power_shutdown(r->power);
 	if (r->pool != NULL)
 		region_pool_shutdown(r->pool);
+	if (r->dhcp != NULL) {
+		/* Stop Kea cleanly (its partner takes over at once); the
+		 * loop ends when it is gone, or after 5 s regardless. */
+		tv.tv_sec = 5;
+		event_base_loopexit(r->base, &tv);
+		dhcp_shutdown(r->dhcp, rackd_dhcp_stopped, r);
+		return;
+	}
 	/* Let pending writes (e.g. a final answer) go out first. */
 	event_base_loopexit(r->base, &tv);
 }
@@ -348,6 +369,9 @@ rackd_start_regions(struct rackd *r)
 	rpc_set_pool(r->rpc, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
 	rpc_set_power(r->rpc, r->power);
+	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
+		fatalx("dhcp: %s", cause);
+	rpc_set_dhcp(r->rpc, r->dhcp);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -425,6 +449,7 @@ cmd_run(const char *path, int debug)
 	/* Power first stops acting; the pool's and the runner's last
 	 * callbacks still reach it; then it goes. */
 	power_shutdown(r.power);
+	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	proc_runner_free(r.runner);
 	power_free(r.power);

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "dhcp.h"
 #include "log.h"
 #include "power.h"
 #include "region.h"
@@ -28,6 +29,7 @@ struct rpc {
 	struct event_base	*base;
 	struct region_pool	*pool;
 	struct power		*power;
+	struct dhcp		*dhcp;
 	struct rpc_hooks	 hooks;
 	char			*secret_file;
 	char			*hostname;
@@ -88,42 +90,57 @@ cmd_get_preseed_data(struct rpc *rpc, struct region_request *req,
 	    "no preseed data from this rack controller");
 }
 
-/*
- * Until rackd manages DHCP, an empty configuration (the rack serves no
- * VLAN) is exactly what we do, so it succeeds; a configuration with
- * shared networks is refused with the reason, because claiming success
- * would leave the region believing DHCP is served.
- */
+/* DHCP goes to dhcp.c; the pool exists only once dhcp does. */
 static void
 cmd_configure_dhcp(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args, int family)
+{
+	if (rpc->dhcp == NULL) {
+		region_request_error(req, "CannotConfigureDHCP",
+		    "DHCP service not running");
+		return;
+	}
+	dhcp_rpc_configure(rpc->dhcp, req, args, family);
+}
+
+static void
+cmd_configure_dhcp4(struct rpc *rpc, struct region_request *req,
     const struct amp_box *args)
 {
-	struct amp_box **nets = NULL;
-	size_t n = 0;
-	char *cause = NULL;
-	const struct amp_value *v = amp_box_get(args, "shared_networks");
+	cmd_configure_dhcp(rpc, req, args, 4);
+}
 
-	if (v == NULL) {
+static void
+cmd_configure_dhcp6(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	cmd_configure_dhcp(rpc, req, args, 6);
+}
+
+static void
+cmd_validate_dhcp(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args, int family)
+{
+	if (rpc->dhcp == NULL) {
 		region_request_error(req, "CannotConfigureDHCP",
-		    "missing argument shared_networks");
+		    "DHCP service not running");
 		return;
 	}
-	if (amp_clist_decode(v->data, v->len, &nets, &n, &cause) == -1) {
-		char *msg;
+	dhcp_rpc_validate(rpc->dhcp, req, args, family);
+}
 
-		xasprintf(&msg, "bad shared_networks: %s", cause);
-		region_request_error(req, "CannotConfigureDHCP", msg);
-		free(msg);
-		free(cause);
-		return;
-	}
-	amp_list_free(nets, n);
-	if (n == 0) {
-		region_request_answer(req, NULL);
-		return;
-	}
-	region_request_error(req, "CannotConfigureDHCP",
-	    "DHCP is not managed by this rackd build");
+static void
+cmd_validate_dhcp4(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	cmd_validate_dhcp(rpc, req, args, 4);
+}
+
+static void
+cmd_validate_dhcp6(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	cmd_validate_dhcp(rpc, req, args, 6);
 }
 
 /*
@@ -176,9 +193,12 @@ const struct rpc_command rpc_commands[] = {
 	  "running: False" },
 	{ "GetPreseedData", cmd_get_preseed_data,
 	  "NotImplementedError, as MAAS for non-Windows OSes" },
-	{ "ConfigureDHCPv4", cmd_configure_dhcp,
-	  "empty configuration accepted; DHCP serving arrives with Kea support" },
-	{ "ConfigureDHCPv6", cmd_configure_dhcp, "as ConfigureDHCPv4" },
+	{ "ConfigureDHCPv4", cmd_configure_dhcp4,
+	  "Kea instances (HA hot-standby per failover peer); empty = off" },
+	{ "ConfigureDHCPv6", cmd_configure_dhcp6, "as ConfigureDHCPv4, kea-dhcp6" },
+	{ "ValidateDHCPv4Config", cmd_validate_dhcp4,
+	  "errors: isc-dhcpd snippets Kea cannot apply, and real errors" },
+	{ "ValidateDHCPv6Config", cmd_validate_dhcp6, "as ValidateDHCPv4Config" },
 	{ "DisableAndShutoffRackd", cmd_disable_and_shutoff,
 	  "answer, delete the secret, stop" },
 	{ "PowerOn", cmd_power_on,
@@ -235,7 +255,7 @@ struct service_status {
 static const struct service_status services[] = {
 	{ "tftp", "off", "not provided by rackd" },
 	{ "http", "off", "not provided by rackd" },
-	{ "dhcpd", "off", "" },
+	{ "dhcpd", "off", "" },		/* from dhcp.c when running */
 	{ "dhcpd6", "off", "" },
 	{ "ntp_rack", "off", "not provided by rackd" },
 	{ "dns_rack", "off", "not provided by rackd" },
@@ -274,10 +294,21 @@ rpc_send_services(struct rpc *rpc)
 	if (rpc->services_inflight || sid[0] == '\0')
 		return;
 	for (i = 0; i < RACKD_NELEM(services); i++) {
+		const char *status = services[i].status, *info = services[i].info;
+		char buf[256];
+		int fam = strcmp(services[i].name, "dhcpd") == 0 ? 4 :
+		    strcmp(services[i].name, "dhcpd6") == 0 ? 6 : 0;
+
+		if (fam != 0 && rpc->dhcp != NULL) {
+			/* status_info is at most 255 characters (region). */
+			status = dhcp_service_status(rpc->dhcp, fam, buf,
+			    sizeof buf);
+			info = buf;
+		}
 		items[i] = amp_box_new();
 		amp_box_put_str(items[i], "name", services[i].name);
-		amp_box_put_str(items[i], "status", services[i].status);
-		amp_box_put_str(items[i], "status_info", services[i].info);
+		amp_box_put_str(items[i], "status", status);
+		amp_box_put_str(items[i], "status_info", info);
 	}
 	bytes_init(&b);
 	if (amp_list_encode(items, RACKD_NELEM(services), &b, &cause) == -1) {
@@ -362,6 +393,18 @@ void
 rpc_set_power(struct rpc *rpc, struct power *power)
 {
 	rpc->power = power;
+}
+
+void
+rpc_set_dhcp(struct rpc *rpc, struct dhcp *dhcp)
+{
+	rpc->dhcp = dhcp;
+}
+
+void
+rpc_services_soon(struct rpc *rpc)
+{
+	rpc_send_services(rpc);
 }
 
 void

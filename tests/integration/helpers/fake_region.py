@@ -1042,9 +1042,11 @@ def push_dhcp(sid):
         conn = random.choice(conns)
         DHCP_PUSH[sid] = "pushing"
         failed = False
-        for cmd in (ConfigureDHCPv4, ConfigureDHCPv6):
+        hostname = conn.hostname or ""
+        cfgs = load_json("dhcp.json", {}).get(hostname, {})
+        for cmd, fam in ((ConfigureDHCPv4, "v4"), (ConfigureDHCPv6, "v6")):
             try:
-                yield conn.call(cmd, dict(EMPTY_DHCP), timeout=35)
+                yield conn.call(cmd, dict(cfgs.get(fam) or EMPTY_DHCP), timeout=35)
                 log.msg("%s: %s to %s (%s): ok" % (conn.loop, cmd.__name__, sid, conn.peer))
             except Exception as e:  # noqa: BLE001
                 failed = True
@@ -1211,6 +1213,18 @@ class Control(resource.Resource):
                 db["nodes"] = nodes
                 save_json("nodes.json", db)
             return to_json(request, {"ok": True, "count": len(nodes)})
+        if p == "/dhcp":
+            # The DHCP configuration the region pushes to a rack (by
+            # hostname) on registration, as processDHCP would render it:
+            # {"hostname": h, "v4": {...args...}, "v6": {...}}.
+            h = body.get("hostname")
+            if not isinstance(h, str) or not h:
+                return to_json(request, {"ok": False, "error": "hostname missing"}, 400)
+            with DBLock("dhcp"):
+                db = load_json("dhcp.json", {})
+                db[h] = {k: body.get(k) for k in ("v4", "v6") if body.get(k)}
+                save_json("dhcp.json", db)
+            return to_json(request, {"ok": True})
         if p == "/nodes/reset":
             with DBLock("nodes"):
                 db = load_json("nodes.json", {"nodes": [], "marks": {}})

@@ -11,6 +11,8 @@
                 [--loop NAME] [--timeout S]
   region_ctl.py --control PORT nodes JSON            '{"nodes": [...]}' or a bare list
   region_ctl.py --control PORT nodes-reset
+  region_ctl.py --control PORT dhcp JSON             '{"hostname": h, "v4": args, "v6": args}'
+                                                     pushed to rack h on registration
   region_ctl.py --control PORT eventloops-remove NAME|JSON
 
 Exit status: 0 on success, 1 when the answer says "ok": false or on an HTTP
@@ -103,6 +105,11 @@ def main(argv):
         if isinstance(body, list):
             body = {"nodes": body}
         path = "/nodes"
+    elif verb == "dhcp":
+        if not rest:
+            usage("dhcp needs JSON")
+        body = parse_json(rest[0])
+        path = "/dhcp"
     elif verb == "nodes-reset":
         path, body = "/nodes/reset", {}
     elif verb == "eventloops-remove":

@@ -1,0 +1,739 @@
+/*
+ * dhcp.c — the DHCP service: ConfigureDHCPv4/v6 and ValidateDHCP*Config
+ * from the region, the set of supervised Kea instances per family, the
+ * lease service, and the dhcpd/dhcpd6 status.
+ *
+ * Applying (spec D.6).  Each family applies one configuration at a time.
+ * A configuration arriving while one is being applied waits; when several
+ * wait, only the newest is applied and every waiting request gets its
+ * result, so a burst of re-sends costs one apply (MAAS re-sends often).
+ * Identical configurations are skipped per instance (kea_server.c), so
+ * they never restart Kea's HA.  The answer goes to the region when every
+ * instance has answered, well inside MAAS's 30 s; a failure is
+ * CannotConfigureDHCP naming the instance and the cause, and the failed
+ * instance keeps serving its last known-good configuration.
+ *
+ * isc-dhcpd snippets cannot be fed to Kea: the rest is applied, each
+ * skipped snippet is logged, and ValidateDHCP*Config returns them as
+ * errors in MAAS's format.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <ifaddrs.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "dhcp.h"
+#include "kea.h"
+#include "kea_config.h"
+#include "leases.h"
+#include "log.h"
+#include "proc.h"
+#include "region.h"
+#include "xmalloc.h"
+
+#define DHCP_MAX_WAITING	64	/* requests waiting for one apply */
+
+struct dhcp_inst {
+	char			*name;
+	struct kea_server	*srv;
+	bool			 planned;	/* in the current plan */
+};
+
+struct dhcp_waiter {
+	struct region_request	*req;
+};
+
+struct dhcp_family {
+	struct dhcp		*d;
+	int			 family;
+	struct dhcp_inst	*inst;
+	size_t			 ninst;
+	/* the apply in progress */
+	bool			 applying;
+	int			 outstanding;
+	char			*errors;	/* joined failure texts */
+	struct region_request	**reqs;
+	size_t			 nreqs;
+	/* the newest configuration waiting, and who waits for it */
+	json_t			*next;
+	struct region_request	**waiting;
+	size_t			 nwaiting;
+	uint64_t		 applies, skipped_requests;
+};
+
+struct dhcp {
+	struct event_base	*base;
+	struct region_pool	*pool;
+	struct proc_runner	*runner;	/* Kea and kea -t children */
+	struct leases		*leases;
+	char			*run_dir, *data_dir;
+	char			*kea4, *kea6, *hooks_dir, *hook_wrapper;
+	int			 ha_port, heartbeat_ms, max_response_ms;
+	int			 max_ack_ms, max_unacked;
+	struct dhcp_family	 v4, v6;
+};
+
+static void family_apply_next(struct dhcp_family *);
+
+/* --- the rack's own addresses (next-server) ------------------------------ */
+
+static int
+cidr_contains(int family, const char *cidr, const void *addr)
+{
+	char net[INET6_ADDRSTRLEN];
+	uint8_t nb[16];
+	const uint8_t *a = addr;
+	const char *slash = strchr(cidr, '/');
+	int plen, i, bits, n = family == 4 ? 4 : 16;
+
+	if (slash == NULL || (size_t)(slash - cidr) >= sizeof net)
+		return 0;
+	memcpy(net, cidr, (size_t)(slash - cidr));
+	net[slash - cidr] = '\0';
+	plen = atoi(slash + 1);
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, net, nb) != 1)
+		return 0;
+	for (i = 0; i < n && plen > 0; i++, plen -= 8) {
+		bits = plen >= 8 ? 8 : plen;
+		if (((a[i] ^ nb[i]) & (uint8_t)(0xff << (8 - bits))) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+rack_ip(void *arg, int family, const char *cidr, const char *ifname,
+    char *buf, size_t len)
+{
+	struct ifaddrs *ifa, *i;
+	const void *a;
+	int found = -1, af = family == 4 ? AF_INET : AF_INET6;
+
+	if (getifaddrs(&ifa) == -1)
+		return -1;
+	for (i = ifa; i != NULL && found == -1; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != af)
+			continue;
+		if (ifname != NULL && strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		a = af == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		if (cidr != NULL && !cidr_contains(family, cidr, a))
+			continue;
+		if (inet_ntop(af, a, buf, (socklen_t)len) != NULL)
+			found = 0;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* --- instances ---------------------------------------------------------------- */
+
+static struct dhcp_inst *
+inst_find(struct dhcp_family *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->ninst; i++)
+		if (strcmp(f->inst[i].name, name) == 0)
+			return &f->inst[i];
+	return NULL;
+}
+
+static char **
+cause_p(char **c)
+{
+	return c;
+}
+
+static void add_error(struct dhcp_family *, const char *, ...)
+    RACKD_PRINTF(2, 3);
+
+static struct dhcp_inst *inst_new(struct dhcp_family *, const char *name,
+    const char *socket_path);
+
+static struct dhcp_inst *
+inst_get(struct dhcp_family *f, const struct kea_instance *ki)
+{
+	struct dhcp_inst *in;
+
+	if ((in = inst_find(f, ki->name)) != NULL)
+		return in;
+	return inst_new(f, ki->name, ki->socket_path);
+}
+
+static struct dhcp_inst *
+inst_new(struct dhcp_family *f, const char *name, const char *socket_path)
+{
+	struct dhcp *d = f->d;
+	struct dhcp_inst *in;
+	struct kea_server_opts o;
+	struct kea_server *srv;
+	char *conf, *log, *cause = NULL;
+
+	/* In data_dir, so the last known-good survives a reboot and rackd
+	 * serves again before any region answers (dhcp_resume). */
+	xasprintf(&conf, "%s/dhcp/kea%d-%s.conf", d->data_dir, f->family,
+	    name);
+	xasprintf(&log, "%s/kea%d-%s.log", d->run_dir, f->family, name);
+	memset(&o, 0, sizeof o);
+	o.name = name;
+	o.family = f->family;
+	o.binary = f->family == 4 ? d->kea4 : d->kea6;
+	o.config_path = conf;
+	o.socket_path = socket_path;
+	o.run_dir = d->run_dir;
+	o.log_path = log;
+	o.reconfig = KEA_RECONFIG_RESTART_HA;
+	srv = kea_server_new(d->base, d->runner, &o, cause_p(&cause));
+	free(conf);
+	free(log);
+	if (srv == NULL) {
+		add_error(f, "Kea instance %s: %s", name, cause);
+		free(cause);
+		return NULL;
+	}
+	f->inst = xreallocarray(f->inst, f->ninst + 1, sizeof *f->inst);
+	in = &f->inst[f->ninst++];
+	memset(in, 0, sizeof *in);
+	in->name = xstrdup(name);
+	in->srv = srv;
+	return in;
+}
+
+static void
+inst_stop_done(void *arg)
+{
+	struct kea_server *srv = arg;
+
+	kea_server_free(srv);
+}
+
+/* Stop and forget instances the new plan does not have. */
+static void
+family_prune(struct dhcp_family *f)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < f->ninst; i++) {
+		if (f->inst[i].planned) {
+			f->inst[j++] = f->inst[i];
+			continue;
+		}
+		log_info("dhcp: stopping Kea instance %s (DHCPv%d): no longer "
+		    "configured by the region", f->inst[i].name, f->family);
+		kea_server_stop(f->inst[i].srv, inst_stop_done, f->inst[i].srv);
+		free(f->inst[i].name);
+	}
+	f->ninst = j;
+}
+
+/* --- answering ------------------------------------------------------------------ */
+
+static void
+answer_all(struct dhcp_family *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nreqs; i++) {
+		if (f->errors == NULL)
+			region_request_answer(f->reqs[i], NULL);
+		else
+			region_request_error(f->reqs[i], "CannotConfigureDHCP",
+			    f->errors);
+	}
+	free(f->reqs);
+	f->reqs = NULL;
+	f->nreqs = 0;
+}
+
+static void
+apply_finished(struct dhcp_family *f)
+{
+	if (f->errors != NULL)
+		log_warnx("dhcp: DHCPv%d configuration failed: %s", f->family,
+		    f->errors);
+	answer_all(f);
+	free(f->errors);
+	f->errors = NULL;
+	f->applying = false;
+	family_apply_next(f);
+}
+
+static void
+add_error(struct dhcp_family *f, const char *fmt, ...)
+{
+	char *msg, *joined;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (f->errors == NULL)
+		f->errors = msg;
+	else {
+		xasprintf(&joined, "%s; %s", f->errors, msg);
+		free(f->errors);
+		free(msg);
+		f->errors = joined;
+	}
+}
+
+struct apply_ctx {
+	struct dhcp_family	*f;
+	char			*name;
+};
+
+static void
+inst_applied(const struct kea_apply_result *r, void *arg)
+{
+	struct apply_ctx *c = arg;
+	struct dhcp_family *f = c->f;
+
+	if (r->status == KEA_APPLY_FAILED)
+		add_error(f, "Kea instance %s: %s", c->name,
+		    r->error != NULL ? r->error : "apply failed");
+	else if (r->status == KEA_APPLY_UNCHANGED)
+		log_debug("dhcp: Kea instance %s (DHCPv%d): configuration "
+		    "unchanged", c->name, f->family);
+	else
+		log_info("dhcp: Kea instance %s (DHCPv%d): configuration "
+		    "applied in %llu ms%s", c->name, f->family,
+		    (unsigned long long)r->elapsed_ms,
+		    r->restarted ? " (Kea started)" : "");
+	free(c->name);
+	free(c);
+	if (--f->outstanding == 0)
+		apply_finished(f);
+}
+
+/* --- applying -------------------------------------------------------------------- */
+
+static void
+family_apply(struct dhcp_family *f, json_t *args)
+{
+	struct dhcp *d = f->d;
+	struct kea_paths p;
+	struct kea_plan plan;
+	struct dhcp_inst *in;
+	struct apply_ctx *c;
+	char *cause = NULL;
+	size_t i;
+
+	f->applying = true;
+	f->applies++;
+	memset(&p, 0, sizeof p);
+	p.run_dir = d->run_dir;
+	p.data_dir = d->data_dir;
+	p.lease_hook = f->family == 4 ? d->hook_wrapper : NULL;
+	p.hooks_dir = d->hooks_dir;
+	p.ha_port = d->ha_port;
+	p.heartbeat_ms = d->heartbeat_ms;
+	p.max_response_ms = d->max_response_ms;
+	p.max_ack_ms = d->max_ack_ms;
+	p.max_unacked = d->max_unacked;
+	p.rack_ip = rack_ip;
+	p.rack_ip_arg = d;
+	if (kea_plan_build(args, f->family, &p, &plan, &cause) == -1) {
+		add_error(f, "bad configuration: %s", cause);
+		free(cause);
+		json_decref(args);
+		apply_finished(f);
+		return;
+	}
+	json_decref(args);
+	for (i = 0; i < plan.n_skipped; i++)
+		log_warnx("dhcp: DHCPv%d: %s: isc-dhcpd snippet not applied "
+		    "(Kea cannot use isc-dhcpd syntax)", f->family,
+		    plan.skipped_snippets[i]);
+	for (i = 0; i < plan.n_notes; i++)
+		log_info("dhcp: DHCPv%d: %s", f->family, plan.notes[i]);
+	for (i = 0; i < f->ninst; i++)
+		f->inst[i].planned = false;
+	for (i = 0; i < plan.n; i++) {
+		if ((in = inst_get(f, &plan.inst[i])) != NULL)
+			in->planned = true;
+	}
+	family_prune(f);
+	if (f->errors != NULL) {
+		kea_plan_free(&plan);
+		apply_finished(f);
+		return;
+	}
+	if (plan.n == 0) {
+		log_info("dhcp: DHCPv%d off: the region configured no shared "
+		    "network for this rack", f->family);
+		kea_plan_free(&plan);
+		apply_finished(f);
+		return;
+	}
+	f->outstanding = (int)plan.n;
+	for (i = 0; i < plan.n; i++) {
+		in = inst_find(f, plan.inst[i].name);
+		c = xcalloc(1, sizeof *c);
+		c->f = f;
+		c->name = xstrdup(plan.inst[i].name);
+		kea_server_apply(in->srv, plan.inst[i].config, inst_applied, c);
+	}
+	kea_plan_free(&plan);
+}
+
+static void
+family_apply_next(struct dhcp_family *f)
+{
+	json_t *args;
+
+	if (f->applying || f->next == NULL)
+		return;
+	args = f->next;
+	f->next = NULL;
+	f->reqs = f->waiting;
+	f->nreqs = f->nwaiting;
+	f->waiting = NULL;
+	f->nwaiting = 0;
+	family_apply(f, args);
+}
+
+void
+dhcp_rpc_configure(struct dhcp *d, struct region_request *req,
+    const struct amp_box *args, int family)
+{
+	struct dhcp_family *f = family == 4 ? &d->v4 : &d->v6;
+	json_t *j = NULL;
+	char *cause = NULL, *msg;
+
+	if (dhcp_args_decode(args, family, &j, &cause) == -1) {
+		xasprintf(&msg, "bad ConfigureDHCPv%d arguments: %s", family,
+		    cause);
+		log_warnx("dhcp: %s (from %s)", msg, region_request_loop(req));
+		region_request_error(req, "CannotConfigureDHCP", msg);
+		free(msg);
+		free(cause);
+		return;
+	}
+	if (f->nwaiting >= DHCP_MAX_WAITING) {
+		region_request_error(req, "CannotConfigureDHCP",
+		    "too many DHCP configurations waiting; try again");
+		json_decref(j);
+		return;
+	}
+	if (f->next != NULL) {
+		f->skipped_requests++;
+		json_decref(f->next);	/* superseded by this one */
+	}
+	f->next = j;
+	f->waiting = xreallocarray(f->waiting, f->nwaiting + 1,
+	    sizeof *f->waiting);
+	f->waiting[f->nwaiting++] = req;
+	family_apply_next(f);
+}
+
+void
+dhcp_rpc_validate(struct dhcp *d, struct region_request *req,
+    const struct amp_box *args, int family)
+{
+	struct kea_paths p;
+	struct kea_plan plan;
+	struct amp_box *ans;
+	json_t *j = NULL, *errors = NULL;
+	char *cause = NULL, *msg;
+
+	if (dhcp_args_decode(args, family, &j, &cause) == -1 ||
+	    (memset(&p, 0, sizeof p), p.run_dir = d->run_dir,
+	    p.data_dir = d->data_dir, p.hooks_dir = d->hooks_dir,
+	    p.ha_port = d->ha_port, p.max_unacked = d->max_unacked,
+	    kea_plan_build(j, family, &p, &plan, &cause) == -1)) {
+		/* A real error is reported as MAAS reports dhcpd -t's. */
+		xasprintf(&msg, "%s", cause != NULL ? cause : "invalid");
+		errors = json_pack("[{s:s, s:i, s:s, s:s}]", "error", msg,
+		    "line_num", 0, "line", "", "position", "");
+		free(msg);
+		free(cause);
+		memset(&plan, 0, sizeof plan);
+	} else
+		dhcp_validate_errors(&plan, &errors);
+	json_decref(j);
+	ans = amp_box_new();
+	if (dhcp_validate_errors_encode(errors, ans, &cause) == -1) {
+		region_request_error(req, "CannotConfigureDHCP", cause);
+		free(cause);
+		amp_box_free(ans);
+	} else
+		region_request_answer(req, ans);
+	json_decref(errors);
+	kea_plan_free(&plan);
+}
+
+/* --- status ------------------------------------------------------------------------ */
+
+static int
+status_rank(const char *s)
+{
+	if (strcmp(s, "dead") == 0)
+		return 3;
+	if (strcmp(s, "degraded") == 0)
+		return 2;
+	if (strcmp(s, "running") == 0)
+		return 1;
+	return 0;
+}
+
+const char *
+dhcp_service_status(const struct dhcp *d, int family, char *info,
+    size_t infolen)
+{
+	const struct dhcp_family *f = family == 4 ? &d->v4 : &d->v6;
+	struct kea_server_status st;
+	const char *worst = "off", *s;
+	char one[256];
+	size_t i, used = 0;
+
+	if (infolen > 0)
+		info[0] = '\0';
+	for (i = 0; i < f->ninst; i++) {
+		kea_server_status(f->inst[i].srv, &st);
+		s = kea_server_service_status(&st, one, sizeof one);
+		if (status_rank(s) > status_rank(worst))
+			worst = s;
+		if (used < infolen)
+			used += (size_t)snprintf(info + used, infolen - used,
+			    "%s%s: %s", used > 0 ? "; " : "", f->inst[i].name,
+			    one);
+	}
+	if (used >= infolen && infolen > 0)
+		info[infolen - 1] = '\0';
+	return worst;
+}
+
+/* --- lifecycle ------------------------------------------------------------------------ */
+
+/* The run_script hook gets no arguments and no environment from Kea but
+ * the lease's, so a per-rack wrapper carries the socket and spool paths. */
+static int
+write_hook_wrapper(struct dhcp *d, const char *helper, char **cause)
+{
+	char *tmp, *text;
+	FILE *fp;
+
+	xasprintf(&d->hook_wrapper, "%s/rackd-lease-hook.sh", d->run_dir);
+	xasprintf(&tmp, "%s.tmp", d->hook_wrapper);
+	xasprintf(&text, "#!/bin/sh\n# Written by rackd: Kea's run_script "
+	    "hook runs this for every lease event.\nexec %s --socket "
+	    "%s/lease.sock --spool %s/dhcp/lease-hook.spool \"$@\"\n", helper,
+	    d->run_dir, d->data_dir);
+	if ((fp = fopen(tmp, "w")) == NULL || fputs(text, fp) == EOF ||
+	    fclose(fp) == EOF || chmod(tmp, 0755) == -1 ||
+	    rename(tmp, d->hook_wrapper) == -1) {
+		xasprintf(cause, "cannot write %s: %s", d->hook_wrapper,
+		    strerror(errno));
+		free(tmp);
+		free(text);
+		return -1;
+	}
+	free(tmp);
+	free(text);
+	return 0;
+}
+
+/*
+ * Start every instance that has a last known-good configuration from a
+ * previous run, so a restarted rack serves DHCP before (and without) any
+ * region: machines keep booting while the regions are down.  The
+ * region's next ConfigureDHCP then finds them applied ("unchanged") or
+ * replaces them.
+ */
+static void
+dhcp_resume(struct dhcp *d)
+{
+	struct dhcp_family *f;
+	struct dirent *de;
+	struct dhcp_inst *in;
+	json_t *doc, *sock;
+	json_error_t je;
+	char *dir, *path, *name;
+	size_t len;
+	int family;
+	DIR *dp;
+
+	xasprintf(&dir, "%s/dhcp", d->data_dir);
+	if ((dp = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 16 || strncmp(de->d_name, "kea", 3) != 0 ||
+		    (de->d_name[3] != '4' && de->d_name[3] != '6') ||
+		    de->d_name[4] != '-' ||
+		    strcmp(de->d_name + len - 10, ".conf.good") != 0)
+			continue;
+		family = de->d_name[3] - '0';
+		f = family == 4 ? &d->v4 : &d->v6;
+		name = xstrndup(de->d_name + 5, len - 15);
+		xasprintf(&path, "%s/%s", dir, de->d_name);
+		doc = json_load_file(path, 0, &je);
+		sock = json_object_get(json_object_get(doc, family == 4 ?
+		    "Dhcp4" : "Dhcp6"), "control-socket");
+		sock = json_object_get(sock, "socket-name");
+		if (!json_is_string(sock)) {
+			log_warnx("dhcp: %s: no control socket in the saved "
+			    "configuration; not started", path);
+		} else if (inst_find(f, name) == NULL &&
+		    (in = inst_new(f, name, json_string_value(sock))) != NULL) {
+			if (kea_server_start(in->srv) == 0)
+				log_info("dhcp: Kea instance %s (DHCPv%d) "
+				    "started from its last known-good "
+				    "configuration", name, family);
+		}
+		free(f->errors);	/* inst_new's, already logged */
+		f->errors = NULL;
+		json_decref(doc);
+		free(path);
+		free(name);
+	}
+	closedir(dp);
+	free(dir);
+}
+
+struct dhcp *
+dhcp_new(struct event_base *base, struct region_pool *pool,
+    const struct rackd_config *cfg, char **cause)
+{
+	struct dhcp *d = xcalloc(1, sizeof *d);
+	char *dir;
+
+	d->base = base;
+	d->pool = pool;
+	d->run_dir = xstrdup(cfg->run_dir);
+	d->data_dir = xstrdup(cfg->data_dir);
+	d->kea4 = xstrdup(cfg->dhcp.kea_dhcp4);
+	d->kea6 = xstrdup(cfg->dhcp.kea_dhcp6);
+	d->hooks_dir = xstrdup(cfg->dhcp.hooks_dir);
+	d->ha_port = cfg->dhcp.ha_port;
+	d->heartbeat_ms = cfg->dhcp.heartbeat_ms;
+	d->max_response_ms = cfg->dhcp.max_response_ms;
+	d->max_ack_ms = cfg->dhcp.max_ack_ms;
+	d->max_unacked = cfg->dhcp.max_unacked;
+	d->v4.d = d->v6.d = d;
+	d->v4.family = 4;
+	d->v6.family = 6;
+	d->runner = proc_runner_new(base, 32);
+	xasprintf(&dir, "%s/dhcp", d->data_dir);
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		xasprintf(cause, "cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		dhcp_free(d);
+		return NULL;
+	}
+	free(dir);
+	if (write_hook_wrapper(d, cfg->dhcp.lease_hook, cause) == -1) {
+		dhcp_free(d);
+		return NULL;
+	}
+	d->leases = leases_new(base, pool, d->run_dir, d->data_dir,
+	    cfg->dhcp.spool_max, cause);
+	if (d->leases == NULL) {
+		dhcp_free(d);
+		return NULL;
+	}
+	dhcp_resume(d);
+	return d;
+}
+
+struct shutdown_ctx {
+	struct dhcp	*d;
+	int		 left;
+	void		(*done)(void *);
+	void		*arg;
+};
+
+static void
+shutdown_one(void *arg)
+{
+	struct shutdown_ctx *c = arg;
+
+	if (--c->left == 0) {
+		if (c->done != NULL)
+			c->done(c->arg);
+		free(c);
+	}
+}
+
+void
+dhcp_shutdown(struct dhcp *d, void (*done)(void *), void *arg)
+{
+	struct shutdown_ctx *c;
+	struct dhcp_family *fams[2] = { &d->v4, &d->v6 };
+	size_t i, k;
+
+	c = xcalloc(1, sizeof *c);
+	c->d = d;
+	c->done = done;
+	c->arg = arg;
+	c->left = 1;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < fams[k]->ninst; i++) {
+			c->left++;
+			kea_server_stop(fams[k]->inst[i].srv, shutdown_one, c);
+		}
+	}
+	shutdown_one(c);	/* the initial reference */
+}
+
+void
+dhcp_region_up(struct dhcp *d)
+{
+	if (d->leases != NULL)
+		leases_region_up(d->leases);
+}
+
+static void
+family_free(struct dhcp_family *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nreqs; i++)
+		region_request_error(f->reqs[i], "CannotConfigureDHCP",
+		    "rack controller stopping");
+	for (i = 0; i < f->nwaiting; i++)
+		region_request_error(f->waiting[i], "CannotConfigureDHCP",
+		    "rack controller stopping");
+	free(f->reqs);
+	free(f->waiting);
+	json_decref(f->next);
+	for (i = 0; i < f->ninst; i++) {
+		kea_server_free(f->inst[i].srv);	/* stops it */
+		free(f->inst[i].name);
+	}
+	free(f->inst);
+	free(f->errors);
+}
+
+void
+dhcp_free(struct dhcp *d)
+{
+	if (d == NULL)
+		return;
+	family_free(&d->v4);
+	family_free(&d->v6);
+	leases_free(d->leases);
+	proc_runner_free(d->runner);
+	free(d->run_dir);
+	free(d->data_dir);
+	free(d->kea4);
+	free(d->kea6);
+	free(d->hooks_dir);
+	free(d->hook_wrapper);
+	free(d);
+}

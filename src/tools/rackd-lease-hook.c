@@ -1,0 +1,417 @@
+/*
+ * rackd-lease-hook.c — Kea libdhcp_run_script.so target: turns one hook
+ * call into lease events for rackd (spec D.5).
+ *
+ *   rackd-lease-hook --socket <run_dir>/lease.sock \
+ *       --spool <data_dir>/dhcp/lease-hook.spool <hook_point>
+ *
+ * Kea runs the script with the hook point as its only argument and an
+ * environment holding nothing but the lease variables (no PATH, no HOME:
+ * checked with Kea 2.2), so rackd generates a wrapper script that adds
+ * the two options.  Each lease becomes one JSON event, the same object
+ * maas-dhcp-helper sends (leases.h), sent as one datagram to the socket.
+ * When the socket is missing or does not take the event within
+ * SEND_TIMEOUT_MS (rackd down, restarting or swamped), that event and
+ * every later one of this call are appended to the spool file instead,
+ * under flock, in one write per call, and fsync'd; rackd imports the file
+ * at start and whenever it sees it.  Later events never overtake earlier
+ * ones of the same call.
+ *
+ * Kea ignores the exit status and output, and runs scripts asynchronously,
+ * so this always exits 0 and says what went wrong on stderr.
+ *
+ *   leases4_committed   LEASES4_AT<i>_* -> commit (state "default" only;
+ *                       a declined lease is also "committed", with an
+ *                       empty HWADDR, and is reported by lease4_decline),
+ *                       DELETED_LEASES4_AT<i>_* -> release (first)
+ *   lease4_release      LEASE4_* -> release
+ *   lease4_expire       LEASE4_* -> expiry
+ *   lease4_decline      LEASE4_* -> expiry (the address is not usable)
+ *   leases6_committed, lease6_release, lease6_expire, lease6_decline:
+ *                       the same with LEASES6/LEASE6 (IA_NA only)
+ *   lease4_renew, lease4_recover, lease6_renew, lease6_rebind,
+ *   lease6_recover, anything else: ignored (a renewal is committed too)
+ */
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leases.h"
+#include "xmalloc.h"
+
+#define SEND_TIMEOUT_MS		250
+#define LOCK_TRIES		100	/* x 20 ms */
+#define MAX_LEASES		1024	/* per call; Kea commits a handful */
+#define SPOOL_FILE_MAX		(64L << 20)
+
+static const char *progname = "rackd-lease-hook";
+
+struct events {
+	char	**lines;	/* encoded event + "\n" */
+	size_t	  n;
+};
+
+static void say(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *
+env(const char *prefix, const char *name)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s_%s", prefix, name);
+	return getenv(key);
+}
+
+/*
+ * One lease from the variables <prefix>_*.  Returns 0 with *ev filled, 1
+ * to skip quietly (not a lease MAAS tracks), -1 after saying why.
+ */
+static int
+lease_from_env(const char *prefix, enum lease_action action,
+    enum lease_family want, struct lease_event *ev)
+{
+	const char *addr, *hw, *cltt, *valid, *host, *state, *type;
+	char *cause = NULL;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->action = action;
+	ev->lease_time = -1;
+
+	state = env(prefix, "STATE");
+	if (action == LEASE_COMMIT && state != NULL && *state != '\0' &&
+	    strcmp(state, "default") != 0)
+		return 1;
+	type = env(prefix, "TYPE");
+	if (want == LEASE_IPV6 && type != NULL && *type != '\0' &&
+	    strcmp(type, "IA_NA") != 0)
+		return 1;	/* a delegated prefix is not an address */
+
+	if ((addr = env(prefix, "ADDRESS")) == NULL || *addr == '\0') {
+		say("%s_ADDRESS missing: lease skipped", prefix);
+		return -1;
+	}
+	if (lease_ip_parse(addr, &ev->family, ev->ip, sizeof(ev->ip),
+	    &cause) == -1 || ev->family != want) {
+		say("%s_ADDRESS: %s: lease skipped", prefix,
+		    cause != NULL ? cause : "wrong address family");
+		free(cause);
+		return -1;
+	}
+	if ((hw = env(prefix, "HWADDR")) == NULL || *hw == '\0') {
+		say("%s_HWADDR missing for %s: lease skipped", prefix, ev->ip);
+		return -1;
+	}
+	if (lease_mac_normalise(hw, ev->mac, sizeof(ev->mac), &cause) == -1) {
+		say("%s_HWADDR for %s: %s: lease skipped", prefix, ev->ip,
+		    cause);
+		free(cause);
+		return -1;
+	}
+	/* Kea runs scripts asynchronously: the lease's own CLTT, not the
+	 * time of this call, is what orders the events of one IP. */
+	if ((cltt = env(prefix, "CLTT")) == NULL || *cltt == '\0')
+		ev->timestamp = (long long)time(NULL);
+	else if (lease_uint_parse(cltt, 0, 100000000000LL, &ev->timestamp,
+	    &cause) == -1) {
+		say("%s_CLTT for %s: %s: lease skipped", prefix, ev->ip, cause);
+		free(cause);
+		return -1;
+	}
+	if (action != LEASE_COMMIT)
+		return 0;
+	if ((valid = env(prefix, "VALID_LIFETIME")) == NULL ||
+	    lease_uint_parse(valid, 0, 4294967295LL, &ev->lease_time,
+	    &cause) == -1) {
+		say("%s_VALID_LIFETIME for %s: %s: lease skipped", prefix,
+		    ev->ip, cause != NULL ? cause : "missing");
+		free(cause);
+		return -1;
+	}
+	if ((host = env(prefix, "HOSTNAME")) != NULL &&
+	    lease_hostname_check(host, ev->hostname, sizeof(ev->hostname),
+	    &cause) == -1) {
+		/* The lease still counts; only its name is unusable. */
+		say("%s_HOSTNAME for %s: %s: sent without a hostname", prefix,
+		    ev->ip, cause);
+		free(cause);
+		ev->hostname[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+add(struct events *e, const struct lease_event *ev)
+{
+	char *cause = NULL, *json;
+
+	if (lease_event_check(ev, &cause) == -1) {
+		say("internal: bad event for %s: %s", ev->ip, cause);
+		free(cause);
+		return;
+	}
+	json = lease_event_encode(ev);
+	e->lines = xreallocarray(e->lines, e->n + 1, sizeof(*e->lines));
+	xasprintf(&e->lines[e->n++], "%s\n", json);
+	free(json);
+}
+
+/* A single lease: LEASE4_* / LEASE6_*. */
+static void
+one(struct events *e, const char *prefix, enum lease_action action,
+    enum lease_family fam)
+{
+	struct lease_event ev;
+
+	if (lease_from_env(prefix, action, fam, &ev) == 0)
+		add(e, &ev);
+}
+
+/* A collection: <coll>_SIZE and <coll>_AT<i>_*. */
+static void
+many(struct events *e, const char *coll, enum lease_action action,
+    enum lease_family fam)
+{
+	struct lease_event ev;
+	const char *s;
+	char prefix[64], *cause = NULL;
+	long long n, i;
+
+	if ((s = env(coll, "SIZE")) == NULL || *s == '\0')
+		return;
+	if (lease_uint_parse(s, 0, MAX_LEASES, &n, &cause) == -1) {
+		say("%s_SIZE: %s: leases skipped", coll, cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(prefix, sizeof(prefix), "%s_AT%lld", coll, i);
+		if (lease_from_env(prefix, action, fam, &ev) == 0)
+			add(e, &ev);
+	}
+}
+
+/* Send lines[from..] to the socket; returns the index of the first one
+ * not sent (e->n when all went). */
+static size_t
+send_socket(const struct events *e, const char *path)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { 0, SEND_TIMEOUT_MS * 1000 };
+	size_t i;
+	int fd;
+
+	if (path == NULL)
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		say("socket path %s is too long", path);
+		return 0;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		say("socket: %s", strerror(errno));
+		return 0;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		/* rackd is not running: the spool is the normal path then,
+		 * so say nothing for the usual errors. */
+		if (errno != ENOENT && errno != ECONNREFUSED)
+			say("connect %s: %s", path, strerror(errno));
+		close(fd);
+		return 0;
+	}
+	for (i = 0; i < e->n; i++) {
+		/* The datagram carries no newline. */
+		size_t len = strlen(e->lines[i]) - 1;
+		ssize_t n;
+
+		do
+			n = send(fd, e->lines[i], len, 0);
+		while (n == -1 && errno == EINTR);
+		if (n != (ssize_t)len) {
+			say("send %s: %s; spooling %zu event(s)", path,
+			    n == -1 ? strerror(errno) : "short send", e->n - i);
+			break;
+		}
+	}
+	close(fd);
+	return i;
+}
+
+/* Open the spool file and lock it, making sure the locked file is still
+ * the one at path (rackd renames it away to import it). */
+static int
+open_locked(const char *path)
+{
+	struct stat fst, pst;
+	int fd, tries, again;
+
+	for (again = 0; again < 5; again++) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0660);
+		if (fd == -1) {
+			say("open %s: %s", path, strerror(errno));
+			return -1;
+		}
+		for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
+			if ((errno != EWOULDBLOCK && errno != EINTR) ||
+			    tries >= LOCK_TRIES) {
+				say("lock %s: %s", path, strerror(errno));
+				close(fd);
+				return -1;
+			}
+			usleep(20000);
+		}
+		if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&
+		    fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino &&
+		    fst.st_nlink > 0)
+			return fd;
+		close(fd);	/* renamed away under us: use the new one */
+	}
+	say("%s keeps changing", path);
+	return -1;
+}
+
+static void
+spool(const struct events *e, size_t from, const char *path)
+{
+	struct stat st;
+	char *buf;
+	size_t i, len = 0, off = 0;
+	int fd;
+
+	if (from >= e->n)
+		return;
+	if (path == NULL) {
+		say("no --spool: %zu lease event(s) lost", e->n - from);
+		return;
+	}
+	if ((fd = open_locked(path)) == -1) {
+		say("%zu lease event(s) lost", e->n - from);
+		return;
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > SPOOL_FILE_MAX) {
+		say("%s is over %ld bytes (rackd not importing it?): %zu "
+		    "lease event(s) lost", path, SPOOL_FILE_MAX, e->n - from);
+		close(fd);
+		return;
+	}
+	for (i = from; i < e->n; i++)
+		len += strlen(e->lines[i]);
+	buf = xmalloc(len);
+	for (i = from; i < e->n; i++) {
+		size_t l = strlen(e->lines[i]);
+
+		memcpy(buf + off, e->lines[i], l);
+		off += l;
+	}
+	/* One write: with O_APPEND, and under PIPE_BUF, nothing can land
+	 * in the middle; a crash at worst leaves a torn last line, which
+	 * rackd skips. */
+	if (write(fd, buf, len) != (ssize_t)len)
+		say("write %s: %s", path, strerror(errno));
+	else if (fsync(fd) == -1)
+		say("fsync %s: %s", path, strerror(errno));
+	free(buf);
+	close(fd);	/* drops the lock */
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [--socket path] [--spool path] "
+	    "hook_point\n", progname);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "spool", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL, *spool_path = NULL, *hook;
+	struct events e = { NULL, 0 };
+	size_t i, sent;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'f':
+			spool_path = optarg;
+			break;
+		default:
+			usage();
+			return 0;
+		}
+	}
+	if (optind != argc - 1) {
+		usage();
+		return 0;
+	}
+	hook = argv[optind];
+
+	if (strcmp(hook, "leases4_committed") == 0) {
+		many(&e, "DELETED_LEASES4", LEASE_RELEASE, LEASE_IPV4);
+		many(&e, "LEASES4", LEASE_COMMIT, LEASE_IPV4);
+	} else if (strcmp(hook, "lease4_release") == 0)
+		one(&e, "LEASE4", LEASE_RELEASE, LEASE_IPV4);
+	else if (strcmp(hook, "lease4_expire") == 0 ||
+	    strcmp(hook, "lease4_decline") == 0)
+		one(&e, "LEASE4", LEASE_EXPIRY, LEASE_IPV4);
+	else if (strcmp(hook, "leases6_committed") == 0) {
+		many(&e, "DELETED_LEASES6", LEASE_RELEASE, LEASE_IPV6);
+		many(&e, "LEASES6", LEASE_COMMIT, LEASE_IPV6);
+	} else if (strcmp(hook, "lease6_release") == 0)
+		one(&e, "LEASE6", LEASE_RELEASE, LEASE_IPV6);
+	else if (strcmp(hook, "lease6_expire") == 0 ||
+	    strcmp(hook, "lease6_decline") == 0)
+		one(&e, "LEASE6", LEASE_EXPIRY, LEASE_IPV6);
+	else if (strcmp(hook, "lease4_renew") != 0 &&
+	    strcmp(hook, "lease4_recover") != 0 &&
+	    strcmp(hook, "lease6_renew") != 0 &&
+	    strcmp(hook, "lease6_rebind") != 0 &&
+	    strcmp(hook, "lease6_recover") != 0)
+		say("unknown hook point %.64s ignored", hook);
+	/* A renewal is reported by the leases*_committed that follows it. */
+
+	if (e.n > 0) {
+		sent = send_socket(&e, sock);
+		spool(&e, sent, spool_path);
+	}
+	for (i = 0; i < e.n; i++)
+		free(e.lines[i]);
+	free(e.lines);
+	return 0;
+}

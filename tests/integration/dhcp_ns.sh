@@ -1,0 +1,175 @@
+# dhcp_ns.sh — a DHCP segment in network namespaces for the Kea tests;
+# source after lib.sh.  Everything lives in namespaces this test creates:
+#
+#   <p>-reg [eth0 10.88.0.1/16]  fake region (AMP + HTTP on 10.88.0.1)
+#   <p>-rk1 [eth0 10.88.0.2/16]  rack 1 (rackd + its Kea)  --veth--+-- br0 in <p>-sw
+#   <p>-rk2 [eth0 10.88.0.3/16]  rack 2                     --veth--+
+#   <p>-cl  [eth0, no address]   DHCP clients               --veth--+
+#
+# Each rack has its own hostname (a UTS namespace via unshare), data dir
+# and run dir under $T/rk1, $T/rk2.
+command -v kea-dhcp4 >/dev/null || skip "kea-dhcp4 not installed"
+command -v dhclient >/dev/null || skip "dhclient (isc-dhcp-client) not installed"
+command -v unshare >/dev/null || skip "unshare not installed"
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, port 67)"
+NSP=rkd$$
+SUBNET=10.88.0.0/16
+REGION_IP=10.88.0.1
+RACK_IP_1=10.88.0.2
+RACK_IP_2=10.88.0.3
+POOL_LOW=10.88.1.1
+POOL_HIGH=10.88.1.200
+
+ns() { echo "$NSP-$1"; }
+nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+dhcp_ns_up() {
+	local n
+	# Kea instances belong to their rackd; if a test kills a rackd hard,
+	# its Kea would outlive the test: make sure none does.
+	on_exit "pkill -9 -f 'kea-dhcp[46] -c $T/' 2>/dev/null; pkill -9 -f 'dhclient.*$T/' 2>/dev/null"
+	for n in sw reg rk1 rk2 cl; do
+		ip netns add "$(ns $n)" || skip "cannot create network namespaces"
+		_NETNS+=("$(ns $n)")
+		ip -n "$(ns $n)" link set lo up
+	done
+	ip -n "$(ns sw)" link add br0 type bridge
+	ip -n "$(ns sw)" link set br0 up
+	for n in reg rk1 rk2 cl; do
+		ip link add eth0 netns "$(ns $n)" type veth peer name "sw-$n" netns "$(ns sw)"
+		ip -n "$(ns sw)" link set "sw-$n" master br0
+		ip -n "$(ns sw)" link set "sw-$n" up
+		ip -n "$(ns $n)" link set eth0 up
+	done
+	ip -n "$(ns reg)" addr add $REGION_IP/16 dev eth0
+	ip -n "$(ns rk1)" addr add $RACK_IP_1/16 dev eth0
+	ip -n "$(ns rk2)" addr add $RACK_IP_2/16 dev eth0
+	log "namespaces up: $(ns reg) $(ns rk1) $(ns rk2) $(ns cl) on bridge $(ns sw)/br0"
+}
+
+# link_down N / link_up N — cut or restore rack N's cable.
+link_down() { ip -n "$(ns sw)" link set "sw-$1" down; }
+link_up() { ip -n "$(ns sw)" link set "sw-$1" up; }
+
+# start_ns_region — the fake region inside <p>-reg, listening on REGION_IP.
+# Its control API is on 127.0.0.1 of that namespace: use nctl.
+start_ns_region() {
+	local ready=$T/region-r1.ready
+	mkdir -p "$T/db"
+	[ -f "$T/secret" ] || make_secret "$T/secret"
+	# ip netns exec directly (not the nsx function): $! must be the
+	# process itself, so cleanup kills it and not a subshell.
+	ip netns exec "$(ns reg)" $PY "$HELPERS/fake_region.py" --name r1 --loops 1 \
+		--secret-file "$T/secret" --db "$T/db" --amp-host $REGION_IP \
+		--http-host $REGION_IP --record "$T/region-r1.calls" \
+		--log "$T/region-r1.log" --ready-file "$ready" "$@" \
+		> "$T/region-r1.out" 2>&1 &
+	REGION_PID_r1=$!
+	register_pid $REGION_PID_r1
+	wait_for "fake region ready" 20 test -s "$ready"
+	REGION_HTTP_r1=$(sed -n 's/.* http=\([0-9]*\).*/\1/p' "$ready")
+	REGION_CTL_r1=$(sed -n 's/.* control=\([0-9]*\).*/\1/p' "$ready")
+	log "region r1 in $(ns reg): $(cat "$ready")"
+}
+nctl() { nsx reg $PY "$HELPERS/region_ctl.py" --control "$REGION_CTL_r1" "$@"; }
+
+# start_ns_rack N — rackd for rack N in <p>-rkN with hostname rackN.
+start_ns_rack() {
+	local n=$1 d=$T/rk$1
+	mkdir -p "$d/data" "$d/run"
+	cat > "$d/rackd.conf" <<-CONF
+	maas_url: http://$REGION_IP:$REGION_HTTP_r1/MAAS
+	secret_file: $T/secret
+	data_dir: $d/data
+	run_dir: $d/run
+	hostname: rack$n
+	power:
+	  monitor_interval: 0
+	dhcp:
+	  lease_hook: $(dirname "$RACKD")/rackd-lease-hook
+	${DHCP_EXTRA_CONF:-}
+	CONF
+	ip netns exec "$(ns rk$n)" unshare --uts sh -c "hostname rack$n; exec $RACKD_WRAPPER $RACKD -d -f $d/rackd.conf" >> "$d/rackd.log" 2>&1 &
+	eval "RACK_PID_$n=$!"
+	register_pid $!
+	log "rack$n started in $(ns rk$n): pid $!"
+}
+rack_pid() { local v=RACK_PID_$1; echo "${!v}"; }
+stop_ns_rack() { stop_rackd "$(rack_pid "$1")"; }
+rack_log() { echo "$T/rk$1/rackd.log"; }
+rack_registered() { nctl connections | grep -q "\"hostname\": \"rack$1\""; }
+
+# kea_pids N — pids of Kea processes rack N runs.
+kea_pids() { pgrep -f "kea-dhcp4 -c $T/rk$1/" || true; }
+
+# dhcp_args MODE ADDRESS PEER [HOSTS_JSON] — ConfigureDHCPv4 arguments for
+# the segment; MODE primary|secondary|none (no failover peer).
+dhcp_args() {
+	local mode=$1 addr=$2 peer=$3 hosts=${4:-[]} peers="[]" fp=""
+	if [ "$mode" != none ]; then
+		peers="[{\"name\": \"failover-vlan-5001\", \"mode\": \"$mode\", \"address\": \"$addr\", \"peer_address\": \"$peer\"}]"
+		fp=", \"failover_peer\": \"failover-vlan-5001\""
+	fi
+	cat <<-JSON
+	{"omapi_key": "SGVsbG8=", "failover_peers": $peers,
+	 "shared_networks": [{"name": "vlan-5001", "mtu": 1500, "interface": "eth0", "subnets": [
+	   {"subnet": "10.88.0.0", "subnet_mask": "255.255.0.0", "subnet_cidr": "$SUBNET",
+	    "broadcast_ip": "10.88.255.255", "router_ip": "10.88.0.254",
+	    "dns_servers": ["$REGION_IP"], "ntp_servers": ["$REGION_IP"], "domain_name": "maas",
+	    "search_list": ["maas"], "disabled_boot_architectures": [],
+	    "pools": [{"ip_range_low": "$POOL_LOW", "ip_range_high": "$POOL_HIGH"$fp}]}]}],
+	 "hosts": $hosts, "interfaces": [{"name": "eth0"}], "global_dhcp_snippets": []}
+	JSON
+}
+
+# dhcp_client MAC — one DORA from the client namespace with dhclient;
+# prints "IP SERVER" (the server that acked) or fails.
+dhcp_client() {
+	local mac=$1 tag=c${1//:/}
+	ip -n "$(ns cl)" link set eth0 down
+	ip -n "$(ns cl)" link set eth0 address "$mac"
+	ip -n "$(ns cl)" link set eth0 up
+	rm -f "$T/$tag.lease"
+	timeout 20 ip netns exec "$(ns cl)" dhclient -4 -1 -v -d -sf /bin/true \
+		-lf "$T/$tag.lease" -pf "$T/$tag.pid" eth0 > "$T/$tag.out" 2>&1 &
+	local p=$! i
+	for i in $(seq 1 200); do
+		grep -q "DHCPACK" "$T/$tag.out" && break
+		kill -0 $p 2>/dev/null || break
+		sleep 0.1
+	done
+	kill $p 2>/dev/null; wait $p 2>/dev/null
+	sed -n 's/.*DHCPACK of \([0-9.]*\) from \([0-9.]*\).*/\1 \2/p' "$T/$tag.out" | head -1
+}
+
+# kea_cmd N COMMAND [ARGS_JSON] — a command on rack N's HA Kea control socket.
+kea_sock() { echo "$T/rk$1/run/kea4-${2:-failover-vlan-5001}.sock"; }
+kea_cmd() {
+	local sock; sock=$(kea_sock "$1")
+	printf '{"command": "%s"%s}' "$2" "${3:+, \"arguments\": $3}" | \
+		timeout 5 socat -t 5 - "UNIX-CONNECT:$sock" 2>/dev/null
+}
+# ha_state N — rack N's local HA state ("" when unknown).
+ha_state() {
+	kea_cmd "$1" status-get | $PY -c 'import json,sys
+try:
+    a=json.load(sys.stdin)["arguments"]["high-availability"][0]["ha-servers"]["local"]["state"]
+except Exception: a=""
+print(a)'
+}
+# lease_on N IP — rack N's Kea has a lease for IP.
+lease_on() { kea_cmd "$1" lease4-get "{\"ip-address\": \"$2\"}" | grep -q '"result": 0'; }
+# kea_pid N — pid of rack N's HA Kea (from its status-get).
+kea_pid() {
+	kea_cmd "$1" status-get | $PY -c 'import json,sys
+try: print(json.load(sys.stdin)["arguments"]["pid"])
+except Exception: print("")'
+}
+# region_leases — the lease updates the region received, one "action ip mac" per line.
+region_leases() {
+	grep '"dir": "in"' "$T/region-r1.calls" 2>/dev/null | grep '"command": "UpdateLeases"' | \
+		$PY -c 'import json,sys
+for l in sys.stdin:
+    for u in json.loads(l)["args"].get("updates", []):
+        print(u.get("action"), u.get("ip"), u.get("mac"))'
+}
