@@ -934,6 +934,51 @@ apply_fail(struct kea_server *ks, char *error)
 	apply_finish(ks, KEA_APPLY_FAILED);
 }
 
+/*
+ * Remember, next to <config>.good, the canonical text of the config the
+ * region sent for it, so that after a rackd restart (kea_server_start
+ * from .good) the region's first re-send of the same config is
+ * "unchanged" and does not restart Kea's HA.  Best effort.
+ */
+static void
+save_applied(struct kea_server *ks)
+{
+	char *path, *tmp;
+	FILE *fp;
+
+	xasprintf(&path, "%s.applied", ks->good_path);
+	xasprintf(&tmp, "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) != NULL) {
+		if (fputs(ks->applied, fp) == EOF || fclose(fp) == EOF ||
+		    rename(tmp, path) == -1)
+			unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+}
+
+static char *
+load_applied(const struct kea_server *ks)
+{
+	char *path, *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp;
+
+	xasprintf(&path, "%s.applied", ks->good_path);
+	fp = fopen(path, "r");
+	free(path);
+	if (fp == NULL)
+		return NULL;
+	n = getdelim(&buf, &cap, '\0', fp);
+	fclose(fp);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static void
 apply_commit(struct kea_server *ks)
 {
@@ -950,7 +995,8 @@ apply_commit(struct kea_server *ks)
 		/* Serving anyway; only a rackd restart loses it. */
 		log_warnx("kea %s: %s", ks->name, cause);
 		free(cause);
-	}
+	} else
+		save_applied(ks);
 	apply_finish(ks, KEA_APPLY_APPLIED);
 }
 
@@ -1423,6 +1469,8 @@ kea_server_start(struct kea_server *ks)
 		return -1;
 	if (ks->want)
 		return 0;
+	if (ks->applied == NULL)
+		ks->applied = load_applied(ks);
 	ks->want = true;
 	ks->restart_counts = false;
 	evtimer_add(ks->ev_backoff, &tv);

@@ -55,6 +55,7 @@ link_up() { ip -n "$(ns sw)" link set "sw-$1" up; }
 # Its control API is on 127.0.0.1 of that namespace: use nctl.
 start_ns_region() {
 	local ready=$T/region-r1.ready
+	rm -f "$ready"
 	mkdir -p "$T/db"
 	[ -f "$T/secret" ] || make_secret "$T/secret"
 	# ip netns exec directly (not the nsx function): $! must be the
@@ -173,3 +174,11 @@ for l in sys.stdin:
     for u in json.loads(l)["args"].get("updates", []):
         print(u.get("action"), u.get("ip"), u.get("mac"))'
 }
+# rack_sid N — rack N's system_id as the region knows it.
+rack_sid() {
+	nctl connections | $PY -c 'import json,sys
+for c in json.load(sys.stdin):
+    if c.get("hostname") == "rack'"$1"'" and c.get("system_id"): print(c["system_id"]); break'
+}
+# configure N ARGS_JSON — ConfigureDHCPv4 to rack N; prints the region's view.
+configure() { nctl call --system-id "$(rack_sid "$1")" --timeout 40 ConfigureDHCPv4 "$2"; }

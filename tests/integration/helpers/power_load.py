@@ -15,8 +15,11 @@ import time
 import urllib.request
 
 
-def call(port, command, args, timeout):
-    body = json.dumps({"command": command, "args": args, "timeout": timeout}).encode()
+def call(port, command, args, timeout, system_id=None):
+    req = {"command": command, "args": args, "timeout": timeout}
+    if system_id:
+        req["system_id"] = system_id
+    body = json.dumps(req).encode()
     req = urllib.request.Request("http://127.0.0.1:%d/call" % port, data=body,
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout + 30) as r:
@@ -29,6 +32,7 @@ def main():
     ap.add_argument("--command", required=True)
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--system-id", help="send to this rack only")
     ap.add_argument("file")
     a = ap.parse_args()
     with open(a.file) as f:
@@ -46,7 +50,7 @@ def main():
                 idx[0] += 1
             t = time.monotonic()
             try:
-                out = call(a.control, a.command, job, a.timeout)
+                out = call(a.control, a.command, job, a.timeout, a.system_id)
             except Exception as e:  # noqa: BLE001
                 out = {"ok": False, "error_code": type(e).__name__, "description": str(e)}
             ms = (time.monotonic() - t) * 1000
