@@ -456,6 +456,12 @@ health_record(struct kea_server *ks, const json_t *reply)
 	if (state == NULL)
 		state = "";
 	if (strcmp(state, h->ha_state) != 0 || h->ha_state_ms == 0) {
+		/* The operator's view of a failover: one line per change. */
+		if (strcmp(state, h->ha_state) != 0 && state[0] != '\0')
+			log_info("kea %s: HA state %s -> %s (%s)", ks->name,
+			    h->ha_state[0] != '\0' ? h->ha_state : "(start)",
+			    state, jstr(loc, "role") != NULL ?
+			    jstr(loc, "role") : "?");
 		copy_str(h->ha_state, sizeof(h->ha_state), state);
 		h->ha_state_ms = now;
 	}
