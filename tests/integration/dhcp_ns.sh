@@ -17,8 +17,8 @@ SUBNET=10.88.0.0/16
 REGION_IP=10.88.0.1
 RACK_IP_1=10.88.0.2
 RACK_IP_2=10.88.0.3
-POOL_LOW=10.88.1.1
-POOL_HIGH=10.88.1.200
+POOL_LOW=${POOL_LOW:-10.88.1.1}
+POOL_HIGH=${POOL_HIGH:-10.88.1.200}
 
 ns() { echo "$NSP-$1"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }

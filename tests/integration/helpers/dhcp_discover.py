@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""dhcp_discover.py — send DHCPDISCOVERs (broadcast flag set, a fresh MAC
+each) on an interface until one is answered, and say who answered.
+
+  dhcp_discover.py IFACE [--interval 0.1] [--deadline 30]
+prints {"server": "<server-id>", "yiaddr": "...", "elapsed_ms": N,
+"attempts": N} on the first DHCPOFFER, or {"server": null, ...} when the
+deadline passes (exit 1).  Run it inside the client's network namespace."""
+import argparse
+import json
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import time
+
+MAGIC = b"\x63\x82\x53\x63"
+
+
+def discover(mac, xid):
+    # op htype hlen hops xid secs flags ciaddr yiaddr siaddr giaddr chaddr
+    pkt = struct.pack("!BBBBIHH4s4s4s4s16s", 1, 1, 6, 0, xid, 10, 0x8000,
+                      b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4, mac + b"\0" * 10)
+    pkt += b"\0" * 192 + MAGIC
+    pkt += bytes([53, 1, 1])                      # DHCPDISCOVER
+    pkt += bytes([61, 7, 1]) + mac                # client identifier
+    pkt += bytes([55, 3, 1, 3, 6]) + b"\xff"      # requested parameters, end
+    return pkt
+
+
+def parse(pkt, xid):
+    if len(pkt) < 240 or pkt[0] != 2 or struct.unpack("!I", pkt[4:8])[0] != xid:
+        return None
+    yiaddr = socket.inet_ntoa(pkt[16:20])
+    opts, i, msgtype, server = pkt[240:], 0, None, None
+    while i < len(opts) and opts[i] != 255:
+        if opts[i] == 0:
+            i += 1
+            continue
+        code, ln = opts[i], opts[i + 1]
+        val = opts[i + 2:i + 2 + ln]
+        if code == 53:
+            msgtype = val[0]
+        elif code == 54 and ln == 4:
+            server = socket.inet_ntoa(val)
+        i += 2 + ln
+    return (msgtype, server, yiaddr) if msgtype == 2 else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("iface")
+    ap.add_argument("--interval", type=float, default=0.1)
+    ap.add_argument("--deadline", type=float, default=30)
+    a = ap.parse_args()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, a.iface.encode())
+    s.bind(("0.0.0.0", 68))
+    t0 = time.monotonic()
+    attempts = 0
+    while time.monotonic() - t0 < a.deadline:
+        attempts += 1
+        mac = bytes([0x52, 0x54, 0x01]) + os.urandom(3)
+        xid = random.getrandbits(32)
+        s.sendto(discover(mac, xid), ("255.255.255.255", 67))
+        end = time.monotonic() + a.interval
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            got = parse(s.recv(4096), xid)
+            if got:
+                print(json.dumps({"server": got[1], "yiaddr": got[2], "attempts": attempts,
+                                  "elapsed_ms": round((time.monotonic() - t0) * 1000)}))
+                return 0
+    print(json.dumps({"server": None, "attempts": attempts,
+                      "elapsed_ms": round((time.monotonic() - t0) * 1000)}))
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
