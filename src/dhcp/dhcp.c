@@ -336,7 +336,7 @@ family_apply(struct dhcp_family *f, json_t *args)
 	memset(&p, 0, sizeof p);
 	p.run_dir = d->run_dir;
 	p.data_dir = d->data_dir;
-	p.lease_hook = f->family == 4 ? d->hook_wrapper : NULL;
+	p.lease_hook = d->hook_wrapper;	/* v6 too: the region takes ipv6 */
 	p.hooks_dir = d->hooks_dir;
 	p.ha_port = d->ha_port;
 	p.heartbeat_ms = d->heartbeat_ms;

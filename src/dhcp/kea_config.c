@@ -960,13 +960,22 @@ build_instance(struct build *b, const struct binst *in,
 		json_array_append_new(ifaces, json_string(in->ifaces[i]));
 
 	d = json_object();
+	/* An interface that is not ready yet (link down at boot, an IPv6
+	 * link-local address still in duplicate address detection) must not
+	 * leave Kea deaf for good: retry binding every second for a while,
+	 * and serve on the interfaces that did open meanwhile. */
 	if (b->family == 4)
 		json_object_set_new(d, "interfaces-config", json_pack(
-		    "{s:o, s:s}", "interfaces", ifaces, "dhcp-socket-type",
-		    "raw"));
+		    "{s:o, s:s, s:b, s:i, s:i}", "interfaces", ifaces,
+		    "dhcp-socket-type", "raw", "service-sockets-require-all", 0,
+		    "service-sockets-max-retries", 600,
+		    "service-sockets-retry-wait-time", 1000));
 	else
-		json_object_set_new(d, "interfaces-config", json_pack("{s:o}",
-		    "interfaces", ifaces));
+		json_object_set_new(d, "interfaces-config", json_pack(
+		    "{s:o, s:b, s:i, s:i}", "interfaces", ifaces,
+		    "service-sockets-require-all", 0,
+		    "service-sockets-max-retries", 600,
+		    "service-sockets-retry-wait-time", 1000));
 	json_object_set_new(d, "control-socket", json_pack("{s:s, s:s}",
 	    "socket-type", "unix", "socket-name", sock));
 	json_object_set_new(d, "lease-database", json_pack(
@@ -983,6 +992,15 @@ build_instance(struct build *b, const struct binst *in,
 		json_object_set_new(d, "max-valid-lifetime", json_integer(600));
 		json_object_set_new(d, "match-client-id", json_false());
 	} else {
+		char *ddir;
+
+		/* kea-dhcp6 keeps its server DUID in data-directory, which
+		 * defaults to /var/lib/kea (not ours, and not writable under
+		 * rackd's sandbox): keep it with the leases, so the DUID is
+		 * stable across restarts. */
+		xasprintf(&ddir, "%s/dhcp", b->paths.data_dir);
+		json_object_set_new(d, "data-directory", json_string(ddir));
+		free(ddir);
 		/* MAAS v6: 1800 s; isc's preferred default is 5/8 of it. */
 		json_object_set_new(d, "valid-lifetime", json_integer(1800));
 		json_object_set_new(d, "max-valid-lifetime", json_integer(1800));

@@ -32,7 +32,7 @@ _lib_cleanup() {
 	done
 	for p in "${_NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-		for f in "$T"/*.log; do
+		for f in "$T"/*.log "$T"/*/*.log; do
 			[ -f "$f" ] || continue
 			echo "----- $(basename "$f") (last 60 lines)"
 			tail -60 "$f"
