@@ -545,6 +545,51 @@ probe_tick(evutil_socket_t fd, short what, void *arg)
  * the control socket answers, or once a failed start is fully gone
  * (ps back to PS_NONE).
  */
+/*
+ * A Kea left running by an earlier rackd that died without stopping it
+ * (outside systemd, whose KillMode=control-group prevents this) holds the
+ * DHCP port and the control socket, and the new one would never start.
+ * Kill it if its pid file names a process that really is our Kea on this
+ * config (the pid may have been reused), then wait for it briefly: this
+ * runs once per start and the wait is bounded.
+ */
+static void
+kill_orphan(struct kea_server *ks)
+{
+	char buf[4096], path[64];
+	FILE *fp;
+	long pid = 0;
+	size_t n, i;
+	ssize_t r;
+	int fd, tries;
+
+	if ((fp = fopen(ks->pid_path, "r")) == NULL)
+		return;
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	if (pid <= 1 || pid == (long)getpid())
+		return;
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	n = r > 0 ? (size_t)r : 0;
+	buf[n] = '\0';
+	for (i = 0; i + 1 < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	if (strstr(buf, "kea-dhcp") == NULL ||
+	    strstr(buf, ks->config_path) == NULL)
+		return;
+	log_warnx("kea %s: killing an orphaned Kea (pid %ld) left running "
+	    "by an earlier rackd", ks->name, pid);
+	kill((pid_t)pid, SIGKILL);
+	for (tries = 0; tries < 50 && kill((pid_t)pid, 0) == 0; tries++)
+		usleep(10000);
+}
+
 static void
 ks_start(struct kea_server *ks, ks_start_cont cont)
 {
@@ -553,6 +598,7 @@ ks_start(struct kea_server *ks, ks_start_cont cont)
 	char *argv[4], *envp[5], *cause = NULL, *e;
 	struct ks_child *ch;
 
+	kill_orphan(ks);
 	unlink(ks->pid_path);
 	ks->log_off = 0;
 	if (ks->log_path != NULL && stat(ks->log_path, &sb) == 0)
