@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "kea_config.h"		/* KEA_HOOKS_DIR: the Debian multiarch path */
 #include "log.h"
 #include "xmalloc.h"
@@ -1539,18 +1540,12 @@ mkdirs(const char *dir, char **cause)
 	return 0;
 }
 
-/*
- * Write LEN bytes to PATH via a temporary file in the same directory and
- * rename(2), so readers see the old or the new file, never a part.
- */
+/* Create PATH's directory if needed, then write it atomically. */
 static int
 write_atomic(const char *path, const char *data, size_t len, mode_t mode,
     char **cause)
 {
-	char *tmp, *dir, *slash;
-	ssize_t w;
-	size_t off = 0;
-	int fd;
+	char *dir, *slash;
 
 	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
@@ -1561,40 +1556,7 @@ write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 		}
 	}
 	free(dir);
-	xasprintf(&tmp, "%s.tmpXXXXXX", path);
-	if ((fd = mkstemp(tmp)) == -1) {
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	while (off < len) {
-		if ((w = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	return 0;
-fail:
-	xasprintf(cause, "%s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return file_write_atomic(path, data, len, mode, cause);
 }
 
 /* Does LINE (len bytes) start a top-level maas_url entry? */

@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "dhcp.h"
+#include "fileio.h"
 #include "kea.h"
 #include "kea_config.h"
 #include "leases.h"
@@ -523,27 +524,18 @@ dhcp_service_status(const struct dhcp *d, int family, char *info,
 static int
 write_hook_wrapper(struct dhcp *d, const char *helper, char **cause)
 {
-	char *tmp, *text;
-	FILE *fp;
+	char *text;
+	int rc;
 
 	xasprintf(&d->hook_wrapper, "%s/rackd-lease-hook.sh", d->run_dir);
-	xasprintf(&tmp, "%s.tmp", d->hook_wrapper);
 	xasprintf(&text, "#!/bin/sh\n# Written by rackd: Kea's run_script "
 	    "hook runs this for every lease event.\nexec %s --socket "
 	    "%s/lease.sock --spool %s/dhcp/lease-hook.spool \"$@\"\n", helper,
 	    d->run_dir, d->data_dir);
-	if ((fp = fopen(tmp, "w")) == NULL || fputs(text, fp) == EOF ||
-	    fclose(fp) == EOF || chmod(tmp, 0755) == -1 ||
-	    rename(tmp, d->hook_wrapper) == -1) {
-		xasprintf(cause, "cannot write %s: %s", d->hook_wrapper,
-		    strerror(errno));
-		free(tmp);
-		free(text);
-		return -1;
-	}
-	free(tmp);
+	rc = file_write_atomic(d->hook_wrapper, text, strlen(text), 0755,
+	    cause);
 	free(text);
-	return 0;
+	return rc;
 }
 
 /*

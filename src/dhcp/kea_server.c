@@ -45,6 +45,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "fileio.h"
 #include "kea.h"
 #include "kea_config.h"
 #include "log.h"
@@ -228,50 +229,11 @@ set_error(struct kea_server *ks, const char *e)
 	copy_str(ks->last_error, sizeof(ks->last_error), e);
 }
 
-/* Write text to path via path.tmp + rename, mode 0640: a reader (or a
- * restart) sees the old file or the new one, never a torn one. */
+/* Configs are written atomically (fileio.h), mode 0640. */
 static int
 write_atomic(const char *path, const char *text, char **cause)
 {
-	char *tmp;
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd;
-
-	xasprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	(void)fchmod(fd, 0640);	/* whatever the umask */
-	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	return 0;
-fail:
-	xasprintf(cause, "%s: %s", tmp, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return file_write_atomic(path, text, strlen(text), 0640, cause);
 }
 
 static int
@@ -995,17 +957,13 @@ apply_fail(struct kea_server *ks, char *error)
 static void
 save_applied(struct kea_server *ks)
 {
-	char *path, *tmp;
-	FILE *fp;
+	char *path, *cause = NULL;
 
 	xasprintf(&path, "%s.applied", ks->good_path);
-	xasprintf(&tmp, "%s.tmp", path);
-	if ((fp = fopen(tmp, "w")) != NULL) {
-		if (fputs(ks->applied, fp) == EOF || fclose(fp) == EOF ||
-		    rename(tmp, path) == -1)
-			unlink(tmp);
+	if (write_atomic(path, ks->applied, &cause) == -1) {
+		log_debug("kea %s: %s", ks->name, cause);
+		free(cause);
 	}
-	free(tmp);
 	free(path);
 }
 

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "discovery.h"
+#include "fileio.h"
 #include "http.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -313,47 +314,11 @@ disc_read_file(const char *path, size_t max, size_t *lenp, char **cause)
 	return buf;
 }
 
-/* Write the saved copy atomically: tmp file, fsync, rename. */
+/* Write the saved copy atomically (fileio.h). */
 static int
 disc_write_file(const char *path, const char *text, char **cause)
 {
-	char *tmp;
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd;
-
-	xasprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	fchmod(fd, 0640);	/* whatever the umask */
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			break;
-		off += (size_t)n;
-	}
-	if (off < len || fsync(fd) == -1 || close(fd) == -1) {
-		xasprintf(cause, "%s: %s", tmp, strerror(errno));
-		if (off < len)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		xasprintf(cause, "rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return file_write_atomic(path, text, strlen(text), 0640, cause);
 }
 
 /* The saved file is the /rpc/ document plus the maas_url that served it. */

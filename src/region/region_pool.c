@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "discovery.h"
+#include "fileio.h"
 #include "log.h"
 #include "region_private.h"
 #include "xmalloc.h"
@@ -78,35 +79,23 @@ read_value_file(const char *dir, const char *name)
 	return xstrdup(buf);
 }
 
-/* Write a value file atomically (temp + rename), as MAAS does. */
+/* Write a value file ("value\n") atomically, as MAAS does. */
 static int
 write_value_file(const char *dir, const char *name, const char *value)
 {
-	char path[4096], tmp[4200];
-	int fd;
-	size_t len = strlen(value);
+	char *path, *text, *cause = NULL;
+	int rc;
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		log_warn("region: cannot write %s", tmp);
-		return -1;
+	xasprintf(&path, "%s/%s", dir, name);
+	xasprintf(&text, "%s\n", value);
+	if ((rc = file_write_atomic(path, text, strlen(text), 0640,
+	    &cause)) == -1) {
+		log_warnx("region: cannot write %s", cause);
+		free(cause);
 	}
-	if (write(fd, value, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) == -1) {
-		log_warn("region: cannot write %s", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("region: cannot rename %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	free(text);
+	free(path);
+	return rc;
 }
 
 void
