@@ -118,6 +118,26 @@ bad:
 	return -1;
 }
 
+/*
+ * Can rackd drive this power type?  NULL when it can (*manual says which),
+ * else MAAS's PowerActionFail text (caller frees): an unknown driver, or
+ * ipmitool missing.  Parameters are parsed separately, per command.
+ */
+static char *
+power_type_problem(const struct power *pw, const char *type, bool *manual)
+{
+	char *msg;
+
+	*manual = strcmp(type, "manual") == 0;
+	if (!*manual && strcmp(type, "ipmi") != 0) {
+		xasprintf(&msg, "Unknown power_type '%s'", type);
+		return msg;
+	}
+	if (!*manual && !ipmitool_present(pw))
+		return xstrdup("'ipmitool' package(s) are not installed");
+	return NULL;
+}
+
 /* --- PowerOn / PowerOff / PowerCycle ---------------------------------------------- */
 
 static void
@@ -132,16 +152,9 @@ power_rpc_change(struct power *pw, struct region_request *req,
 
 	if (power_args_decode(req, args, &a, "PowerActionFail") == -1)
 		return;
-	manual = strcmp(a.power_type, "manual") == 0;
-	if (!manual && strcmp(a.power_type, "ipmi") != 0) {
-		xasprintf(&msg, "Unknown power_type '%s'", a.power_type);
+	if ((msg = power_type_problem(pw, a.power_type, &manual)) != NULL) {
 		region_request_error(req, "PowerActionFail", msg);
 		free(msg);
-		goto out;
-	}
-	if (!manual && !ipmitool_present(pw)) {
-		region_request_error(req, "PowerActionFail",
-		    "'ipmitool' package(s) are not installed");
 		goto out;
 	}
 	/* One change per node: the same one again is a no-op, another one
@@ -243,16 +256,9 @@ power_rpc_query(struct power *pw, struct region_request *req,
 
 	if (power_args_decode(req, args, &a, "PowerActionFail") == -1)
 		return;
-	manual = strcmp(a.power_type, "manual") == 0;
-	if (!manual && strcmp(a.power_type, "ipmi") != 0) {
-		xasprintf(&msg, "Unknown power_type '%s'", a.power_type);
-		query_answer(req, "error", msg);
+	if ((msg = power_type_problem(pw, a.power_type, &manual)) != NULL) {
+		query_answer(req, "error", msg);	/* never an AMP error */
 		free(msg);
-		goto out;
-	}
-	if (!manual && !ipmitool_present(pw)) {
-		query_answer(req, "error",
-		    "'ipmitool' package(s) are not installed");
 		goto out;
 	}
 	memset(&p, 0, sizeof p);
