@@ -11,8 +11,9 @@
  * rackd-lease-hook.conf next to argv[0]: rackd points run_script at a
  * symlink <run_dir>/rackd-lease-hook to this program and writes that
  * file ("socket PATH" and "spool PATH" lines).  No shell runs per lease,
- * and the program is linked statically with only the event codec: a
- * call costs about 0.5 ms instead of 2.5 ms through a wrapper script.  Each lease becomes one JSON event, the same object
+ * and the program links only the event codec, jansson and zlib (not
+ * libsystemd): a call costs well under 1 ms, against about 2.5 ms for a
+ * wrapper script and the full library.  Each lease becomes one JSON event, the same object
  * maas-dhcp-helper sends (leases.h), sent as one datagram to the socket.
  * When the socket is missing or does not take the event within
  * SEND_TIMEOUT_MS (rackd down, restarting or swamped), that event and
@@ -347,8 +348,8 @@ spool(const struct events *e, size_t from, const char *path)
 }
 
 /*
- * Linked without log.c (and libsystemd): xmalloc's fatal paths print and
- * exit 0 here, since Kea ignores the status anyway.
+ * Linked without log.c (and so without libsystemd): xmalloc's fatal paths
+ * print and exit 0 here, since Kea ignores the status anyway.
  */
 void	fatal(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void	fatalx(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
