@@ -84,13 +84,19 @@ struct ipmi_timing {
  * The argv for one ipmitool run (argv[0] = tool), NULL-terminated; the
  * caller frees it with ipmi_argv_free().  pass_fd is the descriptor the
  * child reads the password from (-f /dev/fd/<pass_fd>).  p->address must
- * be set.  The k_g value, when set, does go on argv: ipmitool has no
- * descriptor option for it (-K reads IPMI_KGKEY, which power.c may use
- * instead; see ipmi_kg_env).
+ * be set.  An ASCII k_g is passed as -K with ipmi_kg_env() in the
+ * environment; a hex one as -y on argv (ipmitool has nothing else).
  */
 char	**ipmi_argv(const char *tool, const struct ipmi_params *p,
 	    enum ipmi_op op, int pass_fd, const struct ipmi_timing *t);
 void	ipmi_argv_free(char **);
+/*
+ * The environment entry "IPMI_KGKEY=<key>" for an ASCII k_g on lanplus
+ * (the argv then has -K), or NULL when there is none or it is hex (then
+ * -y <hex> is on argv: ipmitool has no other way to take it).  Caller
+ * wipes and frees with xfree_secret.
+ */
+char	*ipmi_kg_env(const struct ipmi_params *p);
 /* Bytes to feed on pass_fd: the password and a newline (caller wipes
  * and frees with xfree_secret). */
 char	*ipmi_password_input(const struct ipmi_params *p, size_t *len);

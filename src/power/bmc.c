@@ -216,7 +216,8 @@ cmd_start(struct bmc_cmd *c)
 	struct power *pw = b->pw;
 	struct ipmi_timing t = { pw->set.retransmit_s, pw->set.retries };
 	struct proc_spec spec;
-	char **argv, *input, *cause = NULL;
+	char **argv, *input, *kg, *cause = NULL;
+	char *envp[4];
 	size_t inlen;
 
 	TAILQ_REMOVE(&b->pending, c, entry);
@@ -240,7 +241,15 @@ cmd_start(struct bmc_cmd *c)
 	spec.timeout_ms = pw->set.command_timeout_ms;
 	spec.kill_grace_ms = 500;
 	spec.output_max = BMC_OUTPUT_MAX;
+	if ((kg = ipmi_kg_env(c->params)) != NULL) {
+		envp[0] = (char *)"LC_ALL=C";
+		envp[1] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+		envp[2] = kg;
+		envp[3] = NULL;
+		spec.envp = envp;
+	}
 	c->proc = proc_start(pw->runner, &spec, proc_done, c, &cause);
+	xfree_secret(kg);
 	xwipe(input, inlen);
 	free(input);
 	ipmi_argv_free(argv);

@@ -549,11 +549,22 @@ kg_hex(const char *k)
 	return k + 2;
 }
 
+char *
+ipmi_kg_env(const struct ipmi_params *p)
+{
+	char *e;
+
+	if (p->k_g == NULL || p->iface != IPMI_LANPLUS || kg_hex(p->k_g) != NULL)
+		return NULL;
+	xasprintf(&e, "IPMI_KGKEY=%s", p->k_g);
+	return e;
+}
+
 /*
  * The argv for one run, NULL-terminated, every element malloc'd; free it
  * with ipmi_argv_free().  Shape (each bracket only when it applies):
  *   tool -I lanplus|lan -H addr [-p port] [-U user] -f /dev/fd/N -L priv
- *       [-C cipher] [-y hex | -k ascii] [-o oem] [-N s] [-R n] -v
+ *       [-C cipher] [-y hex | -K] [-o oem] [-N s] [-R n] -v
  *       chassis power status|on|off|soft|cycle
  *       | chassis bootdev pxe [options=efiboot]
  * The password is never here.  -C and the K_g are lanplus only: IPMI 1.5
@@ -595,13 +606,15 @@ ipmi_argv(const char *tool, const struct ipmi_params *p, enum ipmi_op op,
 		addint(&a, "", p->cipher >= 1 && p->cipher <= 17 ?
 		    p->cipher : IPMI_DEFAULT_CIPHER);
 		if (p->k_g != NULL) {
+			/* An ASCII key goes in the environment (-K reads
+			 * IPMI_KGKEY; see ipmi_kg_env), which only the same
+			 * user can read, unlike argv.  ipmitool takes a hex
+			 * key only on argv. */
 			if ((hex = kg_hex(p->k_g)) != NULL) {
 				add(&a, "-y");
 				add(&a, hex);
-			} else {
-				add(&a, "-k");
-				add(&a, p->k_g);
-			}
+			} else
+				add(&a, "-K");
 		}
 	}
 	if (p->oem != NULL) {

@@ -443,7 +443,7 @@ test_argv_shapes(void **state)
 		{ "{\"power_address\": \"10.0.0.5:6230\", \"cipher_suite_id\": "
 		    "\"17\", \"k_g\": \"" KG "\"}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -p 6230 -f /dev/fd/3 "
-		    "-L OPERATOR -C 17 -k " KG " -N 2 -R 3 -v chassis power "
+		    "-L OPERATOR -C 17 -K -N 2 -R 3 -v chassis power "
 		    "status" },
 		{ "{\"power_address\": \"10.0.0.5:623\", \"cipher_suite_id\": "
 		    "12, \"k_g\": \"0xDEADbeef01\"}", IPMI_OP_STATUS, 1,
@@ -453,11 +453,11 @@ test_argv_shapes(void **state)
 		{ "{\"power_address\": \"10.0.0.5\", \"k_g\": \"0xZZ\"}",
 		    IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 3 -k 0xZZ -N 2 -R 3 -v chassis power status" },
+		    "-C 3 -K -N 2 -R 3 -v chassis power status" },
 		{ "{\"power_address\": \"10.0.0.5\", \"k_g\": \"0x\"}",
 		    IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 3 -k 0x -N 2 -R 3 -v chassis power status" },
+		    "-C 3 -K -N 2 -R 3 -v chassis power status" },
 		{ "{\"power_address\": \"10.0.0.5\", \"workaround_flags\": "
 		    "[\"opensesspriv\", \"intel20\"]}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
@@ -1000,10 +1000,50 @@ test_classify_state_and_raw(void **state)
 	free(big);
 }
 
+/* An ASCII k_g travels in the environment (-K), never on argv. */
+static void
+test_kg_env(void **st)
+{
+	static const struct {
+		const char *js, *env;
+	} t[] = {
+		{ "{\"power_address\": \"h\", \"k_g\": \"" KG "\"}",
+		  "IPMI_KGKEY=" KG },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0xabcdef\"}", NULL },
+		{ "{\"power_address\": \"h\"}", NULL },
+		{ "{\"power_address\": \"h\", \"power_driver\": \"LAN\", "
+		  "\"k_g\": \"" KG "\"}", NULL },
+	};
+	struct ipmi_params p;
+	json_error_t je;
+	json_t *j;
+	char **argv, *env, *cause = NULL;
+	size_t i, k;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		j = json_loads(t[i].js, 0, &je);
+		assert_non_null(j);
+		assert_int_equal(ipmi_params_from_json(j, &p, &cause), 0);
+		env = ipmi_kg_env(&p);
+		if (t[i].env == NULL)
+			assert_null(env);
+		else
+			assert_string_equal(env, t[i].env);
+		argv = ipmi_argv("/usr/bin/ipmitool", &p, IPMI_OP_STATUS, 3, NULL);
+		for (k = 0; argv[k] != NULL; k++)
+			assert_null(strstr(argv[k], KG));
+		ipmi_argv_free(argv);
+		free(env);
+		ipmi_params_clear(&p);
+		json_decref(j);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kg_env),
 		cmocka_unit_test(test_params_defaults),
 		cmocka_unit_test(test_params_values),
 		cmocka_unit_test(test_params_address),
