@@ -1,4 +1,4 @@
-// FUZZ_SRCS: src/core/config.c src/core/xmalloc.c src/core/log.c
+// FUZZ_SRCS: src/core/config.c src/core/fileio.c src/core/xmalloc.c src/core/log.c
 /*
  * fuzz_config.c — libFuzzer target for config_load_mem().
  *
