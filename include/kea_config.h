@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "rackd.h"
+
 #include "amp.h"
 
 #define KEA_HA_PORT_DEFAULT		8647
@@ -38,19 +40,7 @@
 #define KEA_LFC_INTERVAL		3600
 #define KEA_SOCKET_PATH_MAX		107	/* sun_path minus the NUL */
 
-#ifndef KEA_HOOKS_DIR
-#if defined(__x86_64__)
-#define KEA_HOOKS_DIR	"/usr/lib/x86_64-linux-gnu/kea/hooks"
-#elif defined(__aarch64__)
-#define KEA_HOOKS_DIR	"/usr/lib/aarch64-linux-gnu/kea/hooks"
-#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
-#define KEA_HOOKS_DIR	"/usr/lib/powerpc64le-linux-gnu/kea/hooks"
-#elif defined(__s390x__)
-#define KEA_HOOKS_DIR	"/usr/lib/s390x-linux-gnu/kea/hooks"
-#else
-#define KEA_HOOKS_DIR	"/usr/lib/kea/hooks"
-#endif
-#endif
+/* KEA_HOOKS_DIR (the Debian multiarch hooks path) is in rackd.h. */
 
 /* --- arguments ------------------------------------------------------- */
 

@@ -31,8 +31,7 @@ void	rpc_set_power(struct rpc *, struct power *);
 /* Attach the DHCP service (dhcp.h). */
 struct dhcp;
 void	rpc_set_dhcp(struct rpc *, struct dhcp *);
-/* Send UpdateServices now (e.g. after a DHCP change). */
-void	rpc_services_soon(struct rpc *);
+
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);
 

@@ -21,6 +21,8 @@ int	 xasprintf(char **, const char *, ...) RACKD_PRINTF(2, 3);
 int	 xvasprintf(char **, const char *, va_list) RACKD_PRINTF(2, 0);
 /* Overwrite n bytes with zeros in a way the compiler cannot elide. */
 void	 xwipe(void *, size_t);
+/* Free a NULL-terminated vector of strings and the vector.  NULL ok. */
+void	 xstrv_free(char **);
 /* Wipe a NUL-terminated string, then free it.  NULL is fine. */
 void	 xfree_secret(char *);
 

@@ -27,7 +27,6 @@
 
 #include "config.h"
 #include "fileio.h"
-#include "kea_config.h"		/* KEA_HOOKS_DIR: the Debian multiarch path */
 #include "log.h"
 #include "xmalloc.h"
 

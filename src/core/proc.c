@@ -169,18 +169,6 @@ strv_copy(char *const *v, bool drop_notify)
 }
 
 static void
-strv_free(char **v)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 proc_wipe_input(struct proc *p)
 {
 	if (p->input == NULL)
@@ -216,8 +204,8 @@ proc_free(struct proc *p)
 	free(p->out.buf);
 	free(p->err.buf);
 	free(p->path);
-	strv_free(p->argv);
-	strv_free(p->envp);
+	xstrv_free(p->argv);
+	xstrv_free(p->envp);
 	free(p);
 }
 
@@ -315,6 +303,18 @@ stream_read(struct proc *p, struct proc_stream *s)
 	}
 }
 
+/* Keep whatever output is already in the pipes, then close them. */
+static void
+proc_drain_close(struct proc *p)
+{
+	if (p->out.fd != -1)
+		stream_read(p, &p->out);
+	if (p->err.fd != -1)
+		stream_read(p, &p->err);
+	stream_close(&p->out);
+	stream_close(&p->err);
+}
+
 static void
 proc_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -362,12 +362,7 @@ proc_drain_cb(evutil_socket_t fd, short what, void *arg)
 	log_debug("proc: pid %ld (%s) exited but its pipes stay open; "
 	    "killing the group", (long)p->pid, p->path);
 	proc_kill(p, SIGKILL);
-	if (p->out.fd != -1)
-		stream_read(p, &p->out);
-	if (p->err.fd != -1)
-		stream_read(p, &p->err);
-	stream_close(&p->out);
-	stream_close(&p->err);
+	proc_drain_close(p);
 	proc_check(p);
 }
 
@@ -853,13 +848,7 @@ proc_runner_free(struct proc_runner *r)
 				proc_record_status(p, w == p->pid ? st : 0);
 				p->lost = w != p->pid;
 			}
-			/* Keep whatever output is already in the pipes. */
-			if (p->out.fd != -1)
-				stream_read(p, &p->out);
-			if (p->err.fd != -1)
-				stream_read(p, &p->err);
-			stream_close(&p->out);
-			stream_close(&p->err);
+			proc_drain_close(p);
 			proc_to_done(p);
 		}
 		if (TAILQ_EMPTY(&r->done))

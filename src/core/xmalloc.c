@@ -117,3 +117,15 @@ xfree_secret(char *s)
 	xwipe(s, strlen(s));
 	free(s);
 }
+
+void
+xstrv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}

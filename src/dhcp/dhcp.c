@@ -308,8 +308,8 @@ inst_applied(const struct kea_apply_result *r, void *arg)
 	else if (r->status == KEA_APPLY_UNCHANGED)
 		log_debug("dhcp: Kea instance %s (DHCPv%d): configuration "
 		    "unchanged", c->name, f->family);
-	else
-		log_info("dhcp: Kea instance %s (DHCPv%d): configuration "
+	else	/* kea_server.c logs it at info already */
+		log_debug("dhcp: Kea instance %s (DHCPv%d): configuration "
 		    "applied in %llu ms%s", c->name, f->family,
 		    (unsigned long long)r->elapsed_ms,
 		    r->restarted ? " (Kea started)" : "");
@@ -320,6 +320,24 @@ inst_applied(const struct kea_apply_result *r, void *arg)
 }
 
 /* --- applying -------------------------------------------------------------------- */
+
+/* What the planner needs from rackd.conf and this rack. */
+static void
+dhcp_paths(struct dhcp *d, struct kea_paths *p)
+{
+	memset(p, 0, sizeof *p);
+	p->run_dir = d->run_dir;
+	p->data_dir = d->data_dir;
+	p->lease_hook = d->hook_wrapper;	/* v6 too: the region takes ipv6 */
+	p->hooks_dir = d->hooks_dir;
+	p->ha_port = d->ha_port;
+	p->heartbeat_ms = d->heartbeat_ms;
+	p->max_response_ms = d->max_response_ms;
+	p->max_ack_ms = d->max_ack_ms;
+	p->max_unacked = d->max_unacked;
+	p->rack_ip = rack_ip;
+	p->rack_ip_arg = d;
+}
 
 static void
 family_apply(struct dhcp_family *f, json_t *args)
@@ -334,18 +352,7 @@ family_apply(struct dhcp_family *f, json_t *args)
 
 	f->applying = true;
 	f->applies++;
-	memset(&p, 0, sizeof p);
-	p.run_dir = d->run_dir;
-	p.data_dir = d->data_dir;
-	p.lease_hook = d->hook_wrapper;	/* v6 too: the region takes ipv6 */
-	p.hooks_dir = d->hooks_dir;
-	p.ha_port = d->ha_port;
-	p.heartbeat_ms = d->heartbeat_ms;
-	p.max_response_ms = d->max_response_ms;
-	p.max_ack_ms = d->max_ack_ms;
-	p.max_unacked = d->max_unacked;
-	p.rack_ip = rack_ip;
-	p.rack_ip_arg = d;
+	dhcp_paths(d, &p);
 	if (kea_plan_build(args, f->family, &p, &plan, &cause) == -1) {
 		add_error(f, "bad configuration: %s", cause);
 		free(cause);
@@ -450,11 +457,9 @@ dhcp_rpc_validate(struct dhcp *d, struct region_request *req,
 	json_t *j = NULL, *errors = NULL;
 	char *cause = NULL, *msg;
 
+	dhcp_paths(d, &p);
 	if (dhcp_args_decode(args, family, &j, &cause) == -1 ||
-	    (memset(&p, 0, sizeof p), p.run_dir = d->run_dir,
-	    p.data_dir = d->data_dir, p.hooks_dir = d->hooks_dir,
-	    p.ha_port = d->ha_port, p.max_unacked = d->max_unacked,
-	    kea_plan_build(j, family, &p, &plan, &cause) == -1)) {
+	    kea_plan_build(j, family, &p, &plan, &cause) == -1) {
 		/* A real error is reported as MAAS reports dhcpd -t's. */
 		xasprintf(&msg, "%s", cause != NULL ? cause : "invalid");
 		errors = json_pack("[{s:s, s:i, s:s, s:s}]", "error", msg,

@@ -508,6 +508,50 @@ probe_tick(evutil_socket_t fd, short what, void *arg)
  * (ps back to PS_NONE).
  */
 /*
+ * Run the Kea binary through the runner: the server itself (-c config,
+ * no deadline, capabilities kept for its DHCP sockets) or a config test
+ * (-t <config>.new, with its deadline).  Per-instance pid and lock dirs
+ * in the environment.  NULL with *cause when the runner refuses.
+ */
+static struct ks_child *
+kea_spawn(struct kea_server *ks, bool test, char **cause)
+{
+	struct proc_spec spec;
+	struct ks_child *ch;
+	char *argv[4], *envp[5];
+
+	argv[0] = ks->binary;
+	argv[1] = (char *)(test ? "-t" : "-c");
+	argv[2] = test ? ks->new_path : ks->config_path;
+	argv[3] = NULL;
+	envp[0] = ks->env_pid;
+	envp[1] = ks->env_lock;
+	envp[2] = (char *)"LC_ALL=C";
+	envp[3] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[4] = NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.path = ks->binary;
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.output_max = KS_OUTPUT_MAX;
+	if (test)
+		spec.timeout_ms = ks->test_timeout;
+	else {
+		spec.kill_grace_ms = ks->stop_timeout;
+		spec.keep_caps = true;
+	}
+	ch = xcalloc(1, sizeof(*ch));
+	ch->ks = ks;
+	ch->test = test;
+	if ((ch->p = proc_start(ks->runner, &spec, child_done, ch,
+	    cause)) == NULL) {
+		free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/*
  * A Kea left running by an earlier rackd that died without stopping it
  * (outside systemd, whose KillMode=control-group prevents this) holds the
  * DHCP port and the control socket, and the new one would never start.
@@ -555,9 +599,8 @@ kill_orphan(struct kea_server *ks)
 static void
 ks_start(struct kea_server *ks, ks_start_cont cont)
 {
-	struct proc_spec spec;
 	struct stat sb;
-	char *argv[4], *envp[5], *cause = NULL, *e;
+	char *cause = NULL, *e;
 	struct ks_child *ch;
 
 	kill_orphan(ks);
@@ -566,29 +609,7 @@ ks_start(struct kea_server *ks, ks_start_cont cont)
 	if (ks->log_path != NULL && stat(ks->log_path, &sb) == 0)
 		ks->log_off = sb.st_size;
 
-	argv[0] = ks->binary;
-	argv[1] = (char *)"-c";
-	argv[2] = ks->config_path;
-	argv[3] = NULL;
-	envp[0] = ks->env_pid;
-	envp[1] = ks->env_lock;
-	envp[2] = (char *)"LC_ALL=C";
-	envp[3] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[4] = NULL;
-	memset(&spec, 0, sizeof(spec));
-	spec.path = ks->binary;
-	spec.argv = argv;
-	spec.envp = envp;
-	spec.timeout_ms = 0;
-	spec.kill_grace_ms = ks->stop_timeout;
-	spec.output_max = KS_OUTPUT_MAX;
-	spec.keep_caps = true;
-
-	ch = xcalloc(1, sizeof(*ch));
-	ch->ks = ks;
-	if ((ch->p = proc_start(ks->runner, &spec, child_done, ch,
-	    &cause)) == NULL) {
-		free(ch);
+	if ((ch = kea_spawn(ks, false, &cause)) == NULL) {
 		xasprintf(&e, "cannot start %s: %s", ks->binary, cause);
 		free(cause);
 		cont(ks, false, e);
@@ -1166,9 +1187,8 @@ static void
 apply_begin(struct kea_server *ks)
 {
 	struct ks_item *it = ks->cur;
-	struct proc_spec spec;
 	const json_t *d;
-	char *argv[4], *envp[5], *cause = NULL, *e;
+	char *cause = NULL, *e;
 	struct ks_child *ch;
 
 	if (ks->applied != NULL && ks->want &&
@@ -1194,27 +1214,7 @@ apply_begin(struct kea_server *ks)
 		return;
 	}
 
-	argv[0] = ks->binary;
-	argv[1] = (char *)"-t";
-	argv[2] = ks->new_path;
-	argv[3] = NULL;
-	envp[0] = ks->env_pid;
-	envp[1] = ks->env_lock;
-	envp[2] = (char *)"LC_ALL=C";
-	envp[3] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[4] = NULL;
-	memset(&spec, 0, sizeof(spec));
-	spec.path = ks->binary;
-	spec.argv = argv;
-	spec.envp = envp;
-	spec.timeout_ms = ks->test_timeout;
-	spec.output_max = KS_OUTPUT_MAX;
-	ch = xcalloc(1, sizeof(*ch));
-	ch->ks = ks;
-	ch->test = true;
-	if ((ch->p = proc_start(ks->runner, &spec, child_done, ch,
-	    &cause)) == NULL) {
-		free(ch);
+	if ((ch = kea_spawn(ks, true, &cause)) == NULL) {
 		xasprintf(&e, "cannot run %s -t: %s", ks->binary, cause);
 		free(cause);
 		apply_fail(ks, e);

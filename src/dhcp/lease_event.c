@@ -20,7 +20,7 @@
 #include "amp.h"
 #include "bytes.h"
 #include "leases.h"
-#include "log.h"
+#include "log.h"		/* fatalx only */
 #include "xmalloc.h"
 
 /* Epoch seconds beyond this are not a timestamp (year 5138). */

@@ -180,7 +180,7 @@ proc_done(const struct proc_result *r, void *arg)
 	struct bmc_cmd *c = arg;
 	struct bmc *b = c->bmc;
 	struct ipmi_outcome o;
-	bool was_suspect = c->queued_ms & 1;	/* see cmd_start */
+	bool was_suspect = c->suspect;
 
 	memset(&o, 0, sizeof o);
 	c->proc = NULL;
@@ -223,13 +223,10 @@ cmd_start(struct bmc_cmd *c)
 	TAILQ_REMOVE(&b->pending, c, entry);
 	b->running = c;
 	pw->running++;
-	/* Remember (in the low bit of queued_ms, which is only used for
-	 * logs) whether this run counts against the failing-BMC share. */
-	c->queued_ms &= ~(uint64_t)1;
-	if (bmc_suspect(b)) {
+	/* Runs to failing BMCs count against their share of the slots. */
+	c->suspect = bmc_suspect(b);
+	if (c->suspect)
 		pw->running_suspect++;
-		c->queued_ms |= 1;
-	}
 	argv = ipmi_argv(pw->set.ipmitool, c->params, c->op, 3, &t);
 	input = ipmi_password_input(c->params, &inlen);
 	memset(&spec, 0, sizeof spec);
@@ -261,7 +258,7 @@ cmd_start(struct bmc_cmd *c)
 		xasprintf(&o.message, "Missing power tool: %s", cause);
 		o.raw = xstrdup("");
 		free(cause);
-		if (c->queued_ms & 1)
+		if (c->suspect)
 			pw->running_suspect--;
 		cmd_finish(c, &o);
 		ipmi_outcome_clear(&o);
@@ -308,7 +305,6 @@ bmc_submit(struct bmc *b, enum ipmi_op op, const struct ipmi_params *p,
 	c->params = p;
 	c->cb = cb;
 	c->arg = arg;
-	c->queued_ms = rackd_now_ms() & ~(uint64_t)1;
 	TAILQ_INSERT_TAIL(&b->pending, c, entry);
 	ready_add(b);
 	/* Never start synchronously: the caller gets its handle first, and

@@ -678,13 +678,7 @@ ipmi_argv(const char *tool, const struct ipmi_params *p, enum ipmi_op op,
 void
 ipmi_argv_free(char **argv)
 {
-	size_t i;
-
-	if (argv == NULL)
-		return;
-	for (i = 0; argv[i] != NULL; i++)
-		free(argv[i]);
-	free(argv);
+	xstrv_free(argv);
 }
 
 /*

@@ -462,8 +462,16 @@ power_region_up(struct power *pw)
 void
 power_shutdown(struct power *pw)
 {
+	struct power_stats st;
+
 	if (pw == NULL || pw->shutting_down)
 		return;
+	power_get_stats(pw, &st);
+	log_info("power: stopping: %lu action(s) (%lu ok, %lu failed), %lu "
+	    "query(ies), %lu ipmitool run(s) (%lu failed) on %d BMC(s), %lu "
+	    "report(s) sent, %lu dropped", st.actions_started, st.actions_ok,
+	    st.actions_failed, st.queries, st.commands_run,
+	    st.commands_failed, st.bmcs, st.reports_sent, st.reports_dropped);
 	pw->shutting_down = true;
 	if (pw->nreports > 0)
 		log_notice("power: stopping with %d report(s) undelivered",

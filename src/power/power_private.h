@@ -51,7 +51,7 @@ struct bmc_cmd {
 	bmc_cmd_cb		 cb;
 	void			*arg;
 	struct proc		*proc;		/* while running */
-	uint64_t		 queued_ms;
+	bool			 suspect;	/* counted in running_suspect */
 };
 TAILQ_HEAD(bmc_cmd_list, bmc_cmd);
 

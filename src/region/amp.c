@@ -469,13 +469,7 @@ amp_listof_decode(const uint8_t *data, size_t len, struct amp_value **elems,
 void
 amp_strv_free(char **v)
 {
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
+	xstrv_free(v);
 }
 
 int

@@ -401,11 +401,6 @@ rpc_set_dhcp(struct rpc *rpc, struct dhcp *dhcp)
 	rpc->dhcp = dhcp;
 }
 
-void
-rpc_services_soon(struct rpc *rpc)
-{
-	rpc_send_services(rpc);
-}
 
 void
 rpc_reconfigure(struct rpc *rpc, const struct rackd_config *cfg)
