@@ -117,10 +117,11 @@ depths(const struct ifsnap *s, const int *inc, int *depth)
 {
 	const struct ifsnap_if *f, *p;
 	size_t i, pass;
-	int d;
+	int d, changed = 1;
 
 	memset(depth, 0, s->nifs * sizeof(*depth));
-	for (pass = 0; pass < MAX_DEPTH; pass++) {
+	for (pass = 0; pass < MAX_DEPTH && changed; pass++) {
+		changed = 0;
 		for (i = 0; i < s->nifs; i++) {
 			f = &s->ifs[i];
 			if (!inc[i])
@@ -132,12 +133,17 @@ depths(const struct ifsnap *s, const int *inc, int *depth)
 			if (f->master_index != 0 &&
 			    (p = ifsnap_by_index(s, f->master_index)) != NULL &&
 			    p != f && inc[p - s->ifs] &&
-			    depth[p - s->ifs] < depth[i] + 1)
+			    depth[p - s->ifs] < depth[i] + 1 &&
+			    depth[i] < MAX_DEPTH) {
 				depth[p - s->ifs] = depth[i] + 1;
+				changed = 1;
+			}
 			if (d > MAX_DEPTH)
 				d = MAX_DEPTH;
-			if (d > depth[i])
+			if (d > depth[i]) {
 				depth[i] = d;
+				changed = 1;
+			}
 		}
 	}
 	for (i = 0; i < s->nifs; i++)

@@ -688,7 +688,7 @@ sh(const char *cmd)
 static void
 in_netns(int (*fn)(void), int deadline_s)
 {
-	pid_t pid, w;
+	pid_t pid, w = 0;
 	int status = 0, i;
 
 	pid = fork();
