@@ -81,9 +81,12 @@ utf8_ok(const char *s)
 	return j != NULL;
 }
 
-/* Which interfaces go into "networks": all but loopback, minus VLANs
- * whose parent is not itself a reported broadcast interface (the region
- * would raise DoesNotExist and roll back the whole report). */
+/* Which interfaces go into "networks": all but loopback, minus what the
+ * region cannot model and would fail the whole report on: a broadcast
+ * interface without an Ethernet MAC (IPoIB: machine-resources' 20-byte
+ * hwaddr makes the region skip it; an empty one would be stored as a
+ * MAC), and VLANs whose parent is not itself a reported broadcast
+ * interface (DoesNotExist, everything rolled back). */
 static void
 choose(const struct ifsnap *s, int *inc)
 {
@@ -93,7 +96,9 @@ choose(const struct ifsnap *s, int *inc)
 
 	for (i = 0; i < s->nifs; i++)
 		inc[i] = s->ifs[i].kind != IFSNAP_LOOPBACK &&
-		    utf8_ok(s->ifs[i].name);
+		    utf8_ok(s->ifs[i].name) &&
+		    ((s->ifs[i].flags & IFF_BROADCAST) == 0 ||
+		    s->ifs[i].mac[0] != '\0');
 	do {
 		changed = 0;
 		for (i = 0; i < s->nifs; i++) {

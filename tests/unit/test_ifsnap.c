@@ -837,6 +837,44 @@ test_live_watch(void **state)
 	in_netns(live_watch, 20);
 }
 
+struct free_in_cb {
+	struct event_base *base;
+	struct ifwatch	*w;
+	int		 calls;
+};
+
+static void
+free_cb(const struct ifsnap *snap, const char *changes, void *arg)
+{
+	struct free_in_cb *f = arg;
+
+	f->calls++;
+	assert_null(changes);		/* the first delivery */
+	assert_true(snap->nifs > 0);	/* at least lo */
+	ifwatch_free(f->w);		/* from its own callback */
+	event_base_loopexit(f->base, NULL);
+}
+
+/* The first snapshot comes on the first loop turn, and the watcher may
+ * be freed from its callback (ASan/valgrind check the rest). */
+static void
+test_watch_free_in_cb(void **state)
+{
+	struct free_in_cb f;
+	struct timeval deadline = { 5, 0 };
+	char *cause = NULL;
+
+	memset(&f, 0, sizeof(f));
+	f.base = event_base_new();
+	f.w = ifwatch_new(f.base, 10, 1000, free_cb, &f, &cause);
+	assert_non_null(f.w);
+	assert_int_equal(f.calls, 0);	/* not before the loop runs */
+	event_base_loopexit(f.base, &deadline);
+	event_base_loop(f.base, EVLOOP_ONCE);
+	assert_int_equal(f.calls, 1);
+	event_base_free(f.base);
+}
+
 int
 main(void)
 {
@@ -851,6 +889,7 @@ main(void)
 		cmocka_unit_test(test_diff_membership),
 		cmocka_unit_test(test_live_read),
 		cmocka_unit_test(test_live_watch),
+		cmocka_unit_test(test_watch_free_in_cb),
 	};
 
 	log_init("test_ifsnap", 0);
