@@ -499,7 +499,9 @@ pool_rejoin_change(enum rejoin_change ev, const struct rejoin_host *h,
 		    gone);
 		break;
 	case REJOIN_LOST_SOME:
-		log_info("region controller %s lost an event loop (of %zu); "
+		/* Debug: a region going away loses its loops one by one,
+		 * and each lost connection was logged already. */
+		log_debug("region controller %s lost an event loop (of %zu); "
 		    "probing for its replacement", h->name, h->expected);
 		break;
 	case REJOIN_WHOLE_AGAIN:
