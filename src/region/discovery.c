@@ -390,7 +390,7 @@ disc_probe_arm(struct disc_url *u)
 	if (ms < 0) {
 		if (u->probing && d->probe.window_ms > 0) {
 			log_info("region URL %s: still not answering after "
-			    "%.0f s; fetched with discovery rounds only now",
+			    "%.1f s; fetched with discovery rounds only now",
 			    u->maas_url, (double)(rackd_now_ms() -
 			    u->down_since_ms) / 1000.0);
 			/* Let the owner plan again without this URL (a
