@@ -70,6 +70,7 @@ enum rejoin_host_state {
 	REJOIN_AWAY,		/* none connected, or gone from the document */
 };
 
+/* "joining", "up", "short", "away" (static strings). */
 const char *rejoin_host_state_name(enum rejoin_host_state);
 
 struct rejoin_host {
@@ -130,6 +131,8 @@ long	rejoin_schedule(struct rejoin_tracker *, const struct rejoin_params *,
 int	rejoin_probing(const struct rejoin_tracker *,
 	    const struct rejoin_params *, uint64_t now_ms);
 
+/* The record of region controller name, or NULL; owned by the tracker,
+ * valid until its next update. */
 const struct rejoin_host *rejoin_find(const struct rejoin_tracker *,
 	    const char *name);
 /* Free the records (the tracker itself is the caller's). */
