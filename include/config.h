@@ -27,6 +27,8 @@ struct config_region {
 	int	 backoff_max_ms;	/* reconnect backoff cap */
 	int	 services_interval_ms;	/* UpdateServices period */
 	int	 discovery_interval_ms;	/* re-discovery when fully connected */
+	int	 rejoin_probe_max_ms;	/* quick probes for a region gone away */
+	int	 rejoin_probe_interval_ms; /* their backoff cap */
 };
 
 /* power: section — BMC control through ipmitool (issue 4). */

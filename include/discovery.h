@@ -4,13 +4,17 @@
  * Pure half (L1): URL rewriting and parsing of the eventloops document.
  * Service half (L3): fetch all configured URLs in parallel through http.c,
  * pick the answer naming the most event loops (as MAAS does), save the last
- * good document in data_dir and fall back to it when no URL answers.
+ * good document in data_dir and fall back to it when no URL answers.  A URL
+ * that stops answering is probed alone on a short backoff for a while
+ * (rejoin.h) so a restarted region is found soon after it answers.
  */
 #ifndef DISCOVERY_H
 #define DISCOVERY_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rejoin.h"
 
 struct event_base;
 struct http;
@@ -74,6 +78,9 @@ struct discovery_params {
 	const char	*data_dir;	/* saved copy: data_dir/rpc-eventloops.json */
 	long		 timeout_ms;	/* per request */
 	size_t		 max_body;	/* e.g. 1 MiB */
+	/* Quick probes of a URL that stopped answering (rejoin.h); a zero
+	 * window_ms turns them off. */
+	struct rejoin_params probe;
 };
 
 /* Create the discovery service; rounds start on discovery_run(). */
@@ -84,6 +91,9 @@ void	discovery_set_params(struct discovery *, const struct discovery_params *);
 /* Start one round now unless one is running (then it is re-run once the
  * current round ends).  Rounds never overlap. */
 void	discovery_run(struct discovery *);
+/* URLs being probed quickly right now (they stopped answering less than
+ * probe.window_ms ago); a probe that gets an answer runs a round. */
+size_t	discovery_probing(const struct discovery *);
 void	discovery_free(struct discovery *);
 
 #endif

@@ -15,6 +15,11 @@
  * their connection dies.  Commands from the region are decoded here and
  * handed to one command callback (rpc.c), which answers through the
  * region_request handle.
+ *
+ * A region controller whose event loops are all lost (or leave the /rpc/
+ * document), and a maas_url that stops answering, are probed for quickly
+ * for a while (rejoin.h), so a restarted region (new pids, new event-loop
+ * names) is rejoined within region.rejoin_probe_interval of answering.
  */
 #ifndef REGION_H
 #define REGION_H

@@ -111,8 +111,21 @@ const struct config_key config_keys[] = {
 	  "Period of UpdateServices reports to the region." },
 	{ "region.discovery_interval", CONFIG_DURATION,
 	  REG(discovery_interval_ms), "30s", 1000, 3600000, false,
-	  "Period of the /rpc/ re-discovery once connected to every event "
-	  "loop (1 s while not, and at once when a connection drops)." },
+	  "Period of the /rpc/ re-discovery (1 s while no event loop is "
+	  "connected, and at once when a connection drops)." },
+	{ "region.rejoin_probe_max", CONFIG_DURATION,
+	  REG(rejoin_probe_max_ms), "60s", 0, 3600000, false,
+	  "How long rackd keeps probing quickly for a region that went away: "
+	  "a maas_url whose /rpc/ stopped answering (that URL alone is "
+	  "fetched) or a region controller whose event loops were all lost "
+	  "or left the document (discovery is re-run), so a restarted region "
+	  "is rejoined within rejoin_probe_interval of answering.  Then the "
+	  "normal discovery_interval applies.  0 turns quick probes off." },
+	{ "region.rejoin_probe_interval", CONFIG_DURATION,
+	  REG(rejoin_probe_interval_ms), "4s", 500, 60000, false,
+	  "Cap of the quick probes' backoff (0.5 s, doubling, jittered into "
+	  "[d/2, d]); raise it to spare the regions when many racks share "
+	  "them." },
 
 	/* power: BMC control through ipmitool */
 	{ "power", CONFIG_SECTION, OFF(power), NULL, 0, 0, false,

@@ -10,6 +10,21 @@
  * round after it.  The round-end callback may call discovery_run(),
  * discovery_set_params() or discovery_free(); all three are deferred until
  * the callback returns.
+ *
+ * Quick probes (rejoin.h): a URL whose fetch fails goes BAD and, for
+ * probe.window_ms after that, is fetched alone on a jittered backoff
+ * (0.5 s doubling to probe.cap_ms) by its own timer, between rounds.  The
+ * other URLs are not touched, so a region that is down costs the live
+ * ones nothing.  The first probe that gets a usable document marks the
+ * URL GOOD, logs how long it was gone and runs one full round at once
+ * (the winner is still picked among all URLs, never from a probe alone).
+ * When the window ends without an answer, quick probing stops and one
+ * round runs so the owner can plan again; the URL is then only fetched
+ * by rounds.  Per URL:
+ *
+ *   GOOD --fetch fails--> BAD+probing --window over--> BAD (rounds only)
+ *     ^                        |                          |
+ *     +-----probe or round answers------------------------+
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +42,9 @@
 #include "fileio.h"
 #include "http.h"
 #include "log.h"
+#include "rackd.h"
+#include "rejoin.h"
+#include "secret.h"
 #include "xmalloc.h"
 
 #define DISC_SAVED_NAME		"rpc-eventloops.json"
@@ -50,6 +68,13 @@ struct disc_url {
 	enum disc_state		 state;		/* as last logged */
 	struct disc_doc		*doc;		/* this round's answer */
 	char			*cause;		/* this round's failure */
+
+	/* quick probes while BAD (see the top of the file) */
+	uint64_t		 down_since_ms;	/* went BAD at */
+	unsigned		 probe_attempt;	/* probes since */
+	int			 probing;	/* within its probe window */
+	struct event		*probe_timer;	/* next probe */
+	struct http_request	*probe_req;	/* probe in flight */
 };
 
 struct discovery {
@@ -64,6 +89,7 @@ struct discovery {
 	char			*saved_path;
 	long			 timeout_ms;
 	size_t			 max_body;
+	struct rejoin_params	 probe;		/* window_ms 0: no quick probes */
 
 	/* set_params() while a round runs: applied at its end */
 	struct discovery_params	*next;
@@ -82,6 +108,7 @@ struct discovery {
 static void	disc_round_start(struct discovery *);
 static void	disc_round_finish(struct discovery *);
 static void	disc_destroy(struct discovery *);
+static void	disc_probe_arm(struct disc_url *);
 
 static struct discovery_params *
 disc_params_copy(const struct discovery_params *p)
@@ -98,6 +125,7 @@ disc_params_copy(const struct discovery_params *p)
 	c->data_dir = p->data_dir ? xstrdup(p->data_dir) : NULL;
 	c->timeout_ms = p->timeout_ms;
 	c->max_body = p->max_body;
+	c->probe = p->probe;
 	return c;
 }
 
@@ -125,6 +153,10 @@ disc_urls_free(struct http *http, struct disc_url *urls, size_t n)
 		u = &urls[i];
 		if (u->req != NULL)
 			http_cancel(http, u->req);
+		if (u->probe_req != NULL)
+			http_cancel(http, u->probe_req);
+		if (u->probe_timer != NULL)
+			event_free(u->probe_timer);
 		free(u->maas_url);
 		free(u->rpc_url);
 		free(u->host);
@@ -152,11 +184,17 @@ disc_apply(struct discovery *d, const struct discovery_params *p)
 		u->rpc_url = discovery_rpc_url(u->maas_url, &u->url_error);
 		if (u->rpc_url != NULL)
 			u->host = discovery_host_header(u->maas_url, NULL);
-		for (j = 0; j < nold; j++)
-			if (strcmp(old[j].maas_url, u->maas_url) == 0)
-				u->state = old[j].state;
+		for (j = 0; j < nold; j++) {
+			if (strcmp(old[j].maas_url, u->maas_url) != 0)
+				continue;
+			u->state = old[j].state;
+			u->down_since_ms = old[j].down_since_ms;
+			u->probe_attempt = old[j].probe_attempt;
+			u->probing = old[j].probing && u->rpc_url != NULL;
+		}
 	}
-	/* No request is in flight between rounds. */
+	/* No round request is in flight between rounds; probes are
+	 * cancelled here and re-armed below on the new array. */
 	disc_urls_free(d->http, old, nold);
 
 	dir = p->data_dir ? xstrdup(p->data_dir) : NULL;
@@ -175,28 +213,61 @@ disc_apply(struct discovery *d, const struct discovery_params *p)
 	d->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms :
 	    DISC_DEFAULT_TIMEOUT;
 	d->max_body = p->max_body > 0 ? p->max_body : DISC_DEFAULT_MAX_BODY;
+	d->probe = p->probe;
+	for (i = 0; i < d->nurls; i++)
+		if (d->urls[i].probing)
+			disc_probe_arm(&d->urls[i]);
 }
 
-/* Log a URL's outcome only when it changes between good and bad. */
+static void
+disc_probe_stop(struct disc_url *u)
+{
+	if (u->probe_timer != NULL)
+		event_del(u->probe_timer);
+	if (u->probe_req != NULL) {
+		http_cancel(u->d->http, u->probe_req);
+		u->probe_req = NULL;
+	}
+	u->probing = 0;
+}
+
+/* A URL answered (round or probe): log its return, stop probing it. */
+static void
+disc_mark_good(struct disc_url *u, size_t nloops)
+{
+	if (u->state == DISC_BAD)
+		log_info("region URL %s answers again after %.1f s: %zu event "
+		    "loops", u->maas_url,
+		    (double)(rackd_now_ms() - u->down_since_ms) / 1000.0,
+		    nloops);
+	else if (u->state == DISC_UNKNOWN)
+		log_info("region URL %s answers: %zu event loops",
+		    u->maas_url, nloops);
+	u->state = DISC_GOOD;
+	disc_probe_stop(u);
+}
+
+/* Log a URL's outcome only when it changes between good and bad; a URL
+ * that goes bad starts its quick probes. */
 static void
 disc_note(struct disc_url *u)
 {
-	size_t n;
-
-	if (u->cause != NULL) {
-		if (u->state != DISC_BAD)
-			log_warnx("region URL %s: %s", u->maas_url, u->cause);
-		u->state = DISC_BAD;
+	if (u->cause == NULL) {
+		disc_mark_good(u, discovery_doc_count(u->doc, NULL));
 		return;
 	}
-	n = discovery_doc_count(u->doc, NULL);
-	if (u->state == DISC_BAD)
-		log_info("region URL %s answers again: %zu event loops",
-		    u->maas_url, n);
-	else if (u->state == DISC_UNKNOWN)
-		log_info("region URL %s answers: %zu event loops",
-		    u->maas_url, n);
-	u->state = DISC_GOOD;
+	if (u->state != DISC_BAD) {
+		log_warnx("region URL %s: %s", u->maas_url, u->cause);
+		u->state = DISC_BAD;
+		u->down_since_ms = rackd_now_ms();
+		u->probe_attempt = 0;
+		u->probing = u->rpc_url != NULL;
+	}
+	/* Still probing and nothing planned (a probe fell due during the
+	 * round and stood aside): plan the next one. */
+	if (u->probing && u->probe_req == NULL && (u->probe_timer == NULL ||
+	    !evtimer_pending(u->probe_timer, NULL)))
+		disc_probe_arm(u);
 }
 
 static int
@@ -205,44 +276,150 @@ is_html(const char *ctype)
 	return ctype != NULL && strncasecmp(ctype, "text/html", 9) == 0;
 }
 
+/*
+ * Judge one /rpc/ answer: returns NULL with *docp set (a document naming
+ * at least one event loop), or the malloc'd reason it is unusable (then
+ * *docp may still hold an empty document, for the caller to free).
+ */
+static char *
+disc_judge(const struct http_result *r, struct disc_doc **docp)
+{
+	char *cause = NULL, *out = NULL;
+
+	*docp = NULL;
+	if (!r->ok)
+		out = xstrdup(r->error);
+	else if (r->status == 502 || r->status == 503)
+		/* MAAS: the region is coming up, not an error. */
+		xasprintf(&out, "region is starting (HTTP %ld)", r->status);
+	else if (is_html(r->content_type)) {
+		if (r->status == 200)
+			out = xstrdup("answered HTML, not the /rpc/ document");
+		else
+			xasprintf(&out, "HTTP %ld: answered HTML, not the /rpc/ "
+			    "document", r->status);
+	} else if ((*docp = discovery_parse(r->body, r->len, &cause)) ==
+	    NULL) {
+		if (r->status == 200)
+			out = cause;
+		else {
+			xasprintf(&out, "HTTP %ld: %s", r->status, cause);
+			free(cause);
+		}
+	} else if ((*docp)->nloops == 0) {
+		if (r->status == 200)
+			out = xstrdup("advertises no event loops yet");
+		else
+			xasprintf(&out, "HTTP %ld: advertises no event loops",
+			    r->status);
+	}
+	return out;
+}
+
 static void
 disc_fetch_done(const struct http_result *r, void *arg)
 {
 	struct disc_url *u = arg;
 	struct discovery *d = u->d;
-	char *cause = NULL;
 
 	u->req = NULL;
-	if (!r->ok)
-		u->cause = xstrdup(r->error);
-	else if (r->status == 502 || r->status == 503)
-		/* MAAS: the region is coming up, not an error. */
-		xasprintf(&u->cause, "region is starting (HTTP %ld)",
-		    r->status);
-	else if (is_html(r->content_type)) {
-		if (r->status == 200)
-			u->cause = xstrdup("answered HTML, not the /rpc/ "
-			    "document");
-		else
-			xasprintf(&u->cause, "HTTP %ld: answered HTML, not "
-			    "the /rpc/ document", r->status);
-	} else if ((u->doc = discovery_parse(r->body, r->len, &cause)) ==
-	    NULL) {
-		if (r->status == 200)
-			u->cause = cause;
-		else {
-			xasprintf(&u->cause, "HTTP %ld: %s", r->status, cause);
-			free(cause);
-		}
-	} else if (u->doc->nloops == 0) {
-		if (r->status == 200)
-			u->cause = xstrdup("advertises no event loops yet");
-		else
-			xasprintf(&u->cause, "HTTP %ld: advertises no event "
-			    "loops", r->status);
-	}
+	u->cause = disc_judge(r, &u->doc);
 	if (--d->outstanding == 0)
 		disc_round_finish(d);
+}
+
+/* --- quick probes of a URL that stopped answering -------------------- */
+
+static void
+disc_probe_done(const struct http_result *r, void *arg)
+{
+	struct disc_url *u = arg;
+	struct discovery *d = u->d;
+	struct disc_doc *doc;
+	char *cause;
+
+	u->probe_req = NULL;
+	u->probe_attempt++;
+	cause = disc_judge(r, &doc);
+	if (cause == NULL) {
+		disc_mark_good(u, doc->nloops);
+		discovery_doc_free(doc);
+		/* A full round picks the winner among every URL. */
+		discovery_run(d);
+		return;
+	}
+	discovery_doc_free(doc);
+	log_debug("region URL %s: probe %u: %s", u->maas_url,
+	    u->probe_attempt, cause);
+	free(cause);
+	disc_probe_arm(u);
+}
+
+static void
+disc_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct disc_url *u = arg;
+	struct discovery *d = u->d;
+	char *cause = NULL;
+
+	/* A round fetches this URL anyway; its end plans the next probe. */
+	if (d->running || u->probe_req != NULL)
+		return;
+	u->probe_req = http_get(d->http, u->rpc_url, u->host, d->timeout_ms,
+	    d->max_body, disc_probe_done, u, &cause);
+	if (u->probe_req == NULL) {
+		log_debug("region URL %s: probe: %s", u->maas_url, cause);
+		free(cause);
+		u->probe_attempt++;
+		disc_probe_arm(u);
+	}
+}
+
+/* Plan the next probe of a BAD URL, or end its quick probes. */
+static void
+disc_probe_arm(struct disc_url *u)
+{
+	struct discovery *d = u->d;
+	struct timeval tv;
+	uint32_t rnd;
+	long ms;
+
+	auth_random((uint8_t *)&rnd, sizeof rnd);
+	ms = rejoin_next_ms(&d->probe, u->down_since_ms, u->probe_attempt,
+	    rackd_now_ms(), rnd);
+	if (ms < 0) {
+		if (u->probing && d->probe.window_ms > 0) {
+			log_info("region URL %s: still not answering after "
+			    "%.1f s; fetched with discovery rounds only now",
+			    u->maas_url, (double)(rackd_now_ms() -
+			    u->down_since_ms) / 1000.0);
+			/* Let the owner plan again without this URL (a
+			 * round that is running ends with its callback). */
+			u->probing = 0;
+			if (!d->running)
+				discovery_run(d);
+		}
+		u->probing = 0;
+		return;
+	}
+	if (u->probe_timer == NULL &&
+	    (u->probe_timer = evtimer_new(d->base, disc_probe_timer_cb, u)) ==
+	    NULL)
+		fatalx("discovery: evtimer_new failed");
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(u->probe_timer, &tv);
+}
+
+size_t
+discovery_probing(const struct discovery *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nurls; i++)
+		if (d->urls[i].probing)
+			n++;
+	return n;
 }
 
 static void

@@ -2,9 +2,25 @@
  * region_pool.c — the set of region connections and the call API.
  *
  * Discovery (discovery.c) tells us which event loops exist; we keep one
- * connection per loop, drop the ones no longer advertised, and re-run
- * discovery every second while not connected to all of them (30 s once we
- * are, as MAAS does) and at once when a connection drops.
+ * connection per loop and drop the ones no longer advertised.  When
+ * discovery runs again:
+ *
+ *  - at once when an established connection drops;
+ *  - every second while no event loop at all is connected (or no URL
+ *    answers), as MAAS does: the rack is useless without a region;
+ *  - on the quick probe schedule of rejoin.h (0.5 s doubling to
+ *    region.rejoin_probe_interval, jittered, for region.rejoin_probe_max)
+ *    while a region controller that was connected is AWAY (none of its
+ *    loops connected: killed, or gone from the document) or SHORT (lost
+ *    some loops), because only a fresh document names the event loops of
+ *    a region that comes back (new pids, hence new names).  These rounds
+ *    stand aside while discovery is probing a URL that stopped answering
+ *    on its own (discovery.c): that URL's answer starts a round anyway,
+ *    and the healthy regions are left alone;
+ *  - otherwise every region.discovery_interval (30 s), even while stale
+ *    event loops of a dead region stay in the document (MAAS removes a
+ *    dead region's processes lazily); their connections keep retrying on
+ *    their own backoff.
  *
  * Calls: region_call() picks the established connection with the lowest
  * measured round trip (ties: fewest calls in flight).  With none up the
@@ -36,6 +52,7 @@
 
 static void	pool_dispatch_queue(struct region_pool *);
 static void	pool_schedule_discovery(struct region_pool *, int ms);
+static void	pool_rejoin_refresh(struct region_pool *);
 
 static const char *const call_status_names[] = {
 	[REGION_CALL_OK] = "ok",
@@ -403,6 +420,7 @@ region_pool_update_stats(struct region_pool *pool)
 {
 	struct region_stats st;
 
+	pool_rejoin_refresh(pool);
 	region_pool_stats(pool, &st);
 	if (memcmp(&st, &pool->last_stats, sizeof st) == 0)
 		return;
@@ -439,6 +457,109 @@ pool_schedule_discovery(struct region_pool *pool, int ms)
 	tv.tv_usec = (ms % 1000) * 1000;
 	event_del(pool->disc_timer);
 	evtimer_add(pool->disc_timer, &tv);
+	pool->disc_due_ms = rackd_now_ms() + (uint64_t)ms;
+}
+
+/* --- region controllers that go away and come back ------------------ */
+
+static void
+pool_rejoin_params(const struct region_pool *pool, struct rejoin_params *rp)
+{
+	rp->base_ms = REJOIN_BASE_MS;
+	rp->cap_ms = pool->p.rejoin_probe_interval_ms;
+	rp->window_ms = pool->p.rejoin_probe_max_ms;
+}
+
+static void
+pool_rejoin_change(enum rejoin_change ev, const struct rejoin_host *h,
+    uint64_t gone_ms, void *arg)
+{
+	struct region_pool *pool = arg;
+	double gone = (double)gone_ms / 1000.0;
+
+	switch (ev) {
+	case REJOIN_WENT_AWAY:
+		if (!h->was_up) {
+			log_debug("region controller %s: unreachable so far; "
+			    "probing", h->name);
+			break;
+		}
+		if (pool->p.rejoin_probe_max_ms > 0)
+			log_warnx("region controller %s went away (no event "
+			    "loop connected); probing for its return every "
+			    "%.1f s at most for %.0f s", h->name,
+			    pool->p.rejoin_probe_interval_ms / 1000.0,
+			    pool->p.rejoin_probe_max_ms / 1000.0);
+		else
+			log_warnx("region controller %s went away (no event "
+			    "loop connected)", h->name);
+		break;
+	case REJOIN_CAME_BACK:
+		log_info("region controller %s is back after %.1f s", h->name,
+		    gone);
+		break;
+	case REJOIN_LOST_SOME:
+		/* Debug: a region going away loses its loops one by one,
+		 * and each lost connection was logged already. */
+		log_debug("region controller %s lost an event loop (of %zu); "
+		    "probing for its replacement", h->name, h->expected);
+		break;
+	case REJOIN_WHOLE_AGAIN:
+		log_debug("region controller %s: all %zu event loops connected "
+		    "again after %.1f s", h->name, h->expected, gone);
+		break;
+	case REJOIN_GAVE_UP:
+		log_info("region controller %s: not %s after %.0f s; "
+		    "discovery every %.0f s from now", h->name,
+		    h->state == REJOIN_AWAY ? "back" : "whole again", gone,
+		    pool->p.discovery_interval_ms / 1000.0);
+		break;
+	}
+}
+
+/*
+ * Feed the tracker what every region controller looks like now (called
+ * on every connection state change and after each reconcile).  A new loss
+ * brings the next discovery round forward to the first quick probe.
+ */
+static void
+pool_rejoin_refresh(struct region_pool *pool)
+{
+	struct rejoin_params rp;
+	struct rejoin_view *views = NULL;
+	const struct region_conn *c;
+	size_t n = 0, i;
+	uint32_t rnd;
+	long ms;
+
+	if (pool->shutting_down || !pool->started)
+		return;
+	TAILQ_FOREACH(c, &pool->conns, entry) {
+		for (i = 0; i < n; i++)
+			if (strcmp(views[i].name, c->region_host) == 0)
+				break;
+		if (i == n) {
+			views = xreallocarray(views, n + 1, sizeof *views);
+			memset(&views[n], 0, sizeof *views);
+			views[n++].name = c->region_host;
+		}
+		views[i].advertised++;
+		if (c->state == REGION_ESTABLISHED)
+			views[i].established++;
+		else if (c->state == REGION_BACKOFF)
+			views[i].failing++;
+	}
+	pool_rejoin_params(pool, &rp);
+	if (rejoin_update(&pool->rejoin, &rp, views, n, rackd_now_ms(),
+	    pool_rejoin_change, pool) && discovery_probing(pool->disc) == 0) {
+		auth_random((uint8_t *)&rnd, sizeof rnd);
+		ms = rejoin_schedule(&pool->rejoin, &rp, rackd_now_ms(), rnd);
+		if (ms >= 0 && (pool->disc_timer == NULL ||
+		    !evtimer_pending(pool->disc_timer, NULL) ||
+		    rackd_now_ms() + (uint64_t)ms < pool->disc_due_ms))
+			pool_schedule_discovery(pool, (int)ms);
+	}
+	free(views);
 }
 
 static struct region_conn *
@@ -501,6 +622,27 @@ pool_reconcile(struct region_pool *pool, const struct disc_doc *doc)
 	region_pool_update_stats(pool);
 }
 
+/* When the next discovery round runs (see the top of the file). */
+static int
+pool_next_round_ms(struct region_pool *pool, int answered,
+    const struct region_stats *st)
+{
+	struct rejoin_params rp;
+	uint32_t rnd;
+	long ms;
+
+	if (!answered || st->advertised == 0 || st->established == 0)
+		return DISC_INTERVAL_LOW_MS;
+	if (discovery_probing(pool->disc) == 0) {
+		pool_rejoin_params(pool, &rp);
+		auth_random((uint8_t *)&rnd, sizeof rnd);
+		ms = rejoin_schedule(&pool->rejoin, &rp, rackd_now_ms(), rnd);
+		if (ms >= 0 && ms < pool->p.discovery_interval_ms)
+			return (int)ms;
+	}
+	return pool->p.discovery_interval_ms;
+}
+
 static void
 pool_discovered(const struct disc_doc *doc, const char *maas_url,
     int from_saved, void *arg)
@@ -520,11 +662,8 @@ pool_discovered(const struct disc_doc *doc, const char *maas_url,
 		pool_reconcile(pool, doc);
 	}
 	region_pool_stats(pool, &st);
-	if (doc != NULL && !from_saved && st.advertised > 0 &&
-	    st.established == st.advertised)
-		pool_schedule_discovery(pool, pool->p.discovery_interval_ms);
-	else
-		pool_schedule_discovery(pool, DISC_INTERVAL_LOW_MS);
+	pool_schedule_discovery(pool, pool_next_round_ms(pool, doc != NULL &&
+	    !from_saved, &st));
 }
 
 /* --- pool lifecycle ------------------------------------------------- */
@@ -555,6 +694,8 @@ pool_copy_config(struct region_pool *pool, const struct rackd_config *cfg)
 	pool->p.queue_max = cfg->region.queue_max;
 	pool->p.backoff_max_ms = cfg->region.backoff_max_ms;
 	pool->p.discovery_interval_ms = cfg->region.discovery_interval_ms;
+	pool->p.rejoin_probe_max_ms = cfg->region.rejoin_probe_max_ms;
+	pool->p.rejoin_probe_interval_ms = cfg->region.rejoin_probe_interval_ms;
 }
 
 static void
@@ -566,6 +707,7 @@ pool_disc_params(struct region_pool *pool, struct discovery_params *dp)
 	dp->data_dir = pool->data_dir;
 	dp->timeout_ms = pool->p.discovery_timeout_ms;
 	dp->max_body = DISC_MAX_BODY;
+	pool_rejoin_params(pool, &dp->probe);
 }
 
 struct region_pool *
@@ -678,6 +820,7 @@ region_pool_free(struct region_pool *pool)
 	free(pool->cluster_uuid);
 	free(pool->system_id);
 	free(pool->maas_url);
+	rejoin_tracker_clear(&pool->rejoin);
 	secret_wipe(&pool->secret);
 	free(pool);
 }

@@ -12,6 +12,7 @@
 #include "amp.h"
 #include "discovery.h"
 #include "region.h"
+#include "rejoin.h"
 #include "secret.h"
 
 struct bufferevent;
@@ -103,6 +104,7 @@ struct region_pool {
 		int handshake_timeout_ms, liveness_timeout_ms;
 		int call_timeout_ms, queue_max, backoff_max_ms;
 		int discovery_interval_ms;
+		int rejoin_probe_max_ms, rejoin_probe_interval_ms;
 	} p;
 	struct secret		 secret;
 
@@ -115,6 +117,10 @@ struct region_pool {
 	char			*maas_url;	/* URL that produced the document */
 	int			 from_saved;
 	struct event		*disc_timer;
+	uint64_t		 disc_due_ms;	/* when disc_timer fires */
+	/* Region controllers that went away, for quick probe rounds and
+	 * the "went away" / "back after N s" lines (rejoin.h). */
+	struct rejoin_tracker	 rejoin;
 	int			 started;
 	int			 shutting_down;
 	int			 fully_connected_logged;

@@ -325,7 +325,9 @@ srv_cb(struct evhttp_request *req, void *arg)
 	if (strcmp(uri, "/two/MAAS/rpc/") == 0) {
 		evbuffer_add_printf(b, DOC2);
 		evhttp_send_reply(req, 200, "OK", b);
-	} else if (strcmp(uri, "/three/MAAS/rpc/") == 0) {
+	} else if (strcmp(uri, "/three/MAAS/rpc/") == 0 ||
+	    strcmp(uri, "/MAAS/rpc/") == 0) {
+		/* The second form: the "dead" URL once it is revived. */
 		evbuffer_add_printf(b, DOC3);
 		evhttp_send_reply(req, 200, "OK", b);
 	} else if (strcmp(uri, "/empty/MAAS/rpc/") == 0) {
@@ -685,6 +687,101 @@ test_bad_url_and_no_urls(void **state)
 	assert_false(fx->got_doc);
 }
 
+/* --- quick probes of a URL that stopped answering --------------------- */
+
+static void
+start_probing(struct fixture *fx, int window_ms)
+{
+	struct discovery_params p;
+	char *urls[2];
+
+	urls[0] = mkurl(fx, "dead");
+	urls[1] = mkurl(fx, "two");
+	memset(&p, 0, sizeof(p));
+	p.maas_urls = urls;
+	p.nurls = 2;
+	p.data_dir = fx->dir;
+	p.timeout_ms = 2000;
+	p.max_body = 1024 * 1024;
+	p.probe.base_ms = 20;
+	p.probe.cap_ms = 40;
+	p.probe.window_ms = window_ms;
+	fx->disc = discovery_new(fx->base, fx->http, &p, disc_cb, fx);
+	free(urls[0]);
+	free(urls[1]);
+	fx->stop_after = 1;
+	discovery_run(fx->disc);
+	run_for(fx, 3000);
+	assert_int_equal(fx->rounds, 1);
+	assert_int_equal(fx->hits, 1);
+	assert_int_equal(fx->nloops, 2);
+}
+
+static void
+test_probe_dead_url_alone(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_probing(fx, 10000);
+	assert_int_equal(discovery_probing(fx->disc), 1);
+	/* Probing the dead URL every 10-40 ms leaves the live one alone and
+	 * runs no round. */
+	fx->stop_after = 1000;
+	run_for(fx, 400);
+	assert_int_equal(fx->hits, 1);
+	assert_int_equal(fx->rounds, 1);
+	assert_int_equal(discovery_probing(fx->disc), 1);
+
+	/* The region behind it comes back: the next probe gets its document
+	 * and one full round runs at once, which it wins (3 loops > 2). */
+	assert_non_null(evhttp_bind_socket_with_handle(fx->srv, "127.0.0.1",
+	    (uint16_t)fx->dead_port));
+	fx->stop_after = 2;
+	run_for(fx, 2000);
+	assert_int_equal(fx->rounds, 2);
+	assert_int_equal(fx->nloops, 3);
+	{
+		char *revived = mkurl(fx, "dead");
+
+		assert_string_equal(fx->url, revived);
+		free(revived);
+	}
+	assert_int_equal(discovery_probing(fx->disc), 0);
+	/* The probe and the round's two fetches. */
+	assert_int_equal(fx->hits, 4);
+}
+
+static void
+test_probe_window_ends(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_probing(fx, 200);
+	assert_int_equal(discovery_probing(fx->disc), 1);
+	/* The window ends without an answer: quick probes stop, and one
+	 * round runs so the owner can plan again. */
+	fx->stop_after = 1000;
+	run_for(fx, 700);
+	assert_int_equal(discovery_probing(fx->disc), 0);
+	assert_int_equal(fx->rounds, 2);
+	assert_int_equal(fx->hits, 2);
+	/* Nothing more after that. */
+	run_for(fx, 300);
+	assert_int_equal(fx->rounds, 2);
+}
+
+static void
+test_probe_off(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_probing(fx, 0);
+	assert_int_equal(discovery_probing(fx->disc), 0);
+	fx->stop_after = 1000;
+	run_for(fx, 200);
+	assert_int_equal(fx->rounds, 1);
+}
+
 int
 main(void)
 {
@@ -705,6 +802,9 @@ main(void)
 		T(test_no_overlap),
 		T(test_free_in_callback),
 		T(test_bad_url_and_no_urls),
+		T(test_probe_dead_url_alone),
+		T(test_probe_window_ends),
+		T(test_probe_off),
 #undef T
 	};
 
