@@ -103,7 +103,14 @@ struct refresh *refresh_new(struct event_base *, struct http *,
 void	refresh_registered(struct refresh *);
 /* Apply reloaded refresh.* keys and maas_url list (reload). */
 void	refresh_reconfigure(struct refresh *, const struct rackd_config *);
-/* Cancel what is in flight (no callbacks) and free; NULL is a no-op. */
+/*
+ * Stop acting: cancel the POST in flight and the timers, stop watching.
+ * A RequestRackRefresh still in flight is dropped when the pool completes
+ * it (CANCELLED), so call this before region_pool_free() and
+ * refresh_free() after it.
+ */
+void	refresh_shutdown(struct refresh *);
+/* Shut down if not done yet, and free; NULL is a no-op. */
 void	refresh_free(struct refresh *);
 
 #endif
