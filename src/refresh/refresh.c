@@ -552,8 +552,9 @@ run_start(struct refresh *r, char *why)
 		return;
 	}
 	resources_count(doc, &run->nifs, &run->naddrs);
-	/* MAAS's rack rewrites the document with json.dump(indent=4). */
-	run->doc = json_dumps(doc, JSON_INDENT(4));
+	/* Compact: resources_build bounds the compact size under the
+	 * region's 1 MiB field (MAAS's indent=4 is only cosmetic). */
+	run->doc = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	if (run->doc == NULL) {
 		run_failed(r, "building the document: json_dumps failed");
