@@ -320,7 +320,7 @@ post_done(const struct http_result *res, void *arg)
 	struct refresh *r = arg;
 	struct refresh_run *run = r->run;
 	long long seen;
-	char *text;
+	char *text, *prev;
 
 	r->req = NULL;
 	if (r->stopping || run == NULL)
@@ -328,13 +328,15 @@ post_done(const struct http_result *res, void *arg)
 	if (!res->ok) {
 		log_debug("refresh: POST %d/%d to %s: %s", run->step + 1,
 		    REFRESH_NPOSTS, run->base_url, res->error);
+		prev = xstrdup(run->base_url);
 		if (run_next_url(r)) {
 			log_info("refresh: %s did not answer (%s); trying %s",
-			    r->urls[(run->url_index + (int)r->nurls - 1) %
-			    (int)r->nurls], res->error, run->base_url);
+			    prev, res->error, run->base_url);
+			free(prev);
 			refresh_post(r);
 			return;
 		}
+		free(prev);
 		run_failed(r, "POST %d/%d to %s" METADATA_PATH ": %s",
 		    run->step + 1, REFRESH_NPOSTS, run->base_url, res->error);
 		return;
