@@ -702,7 +702,7 @@ apply_addr(struct ctx *c, uint16_t type, const uint8_t *p, size_t len,
 		return 0;
 	alen = ifa.ifa_family == AF_INET ? 4 : 16;
 	if (ifa.ifa_prefixlen > alen * 8)
-		return fail(c, "prefix length %u for a %s address",
+		return fail(c, "prefix length %u for an %s address",
 		    ifa.ifa_prefixlen, ifa.ifa_family == AF_INET ? "IPv4" :
 		    "IPv6");
 	memset(&a, 0, sizeof(a));
