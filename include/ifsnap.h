@@ -33,6 +33,8 @@ enum ifsnap_kind {
 };
 
 const char *ifsnap_kind_name(enum ifsnap_kind);
+/* "balance-rr", "active-backup", ... "802.3ad"; NULL when unknown. */
+const char *ifsnap_bond_mode_name(int mode);
 
 struct ifsnap_addr {
 	int		 family;	/* AF_INET or AF_INET6 */
@@ -63,6 +65,8 @@ struct ifsnap_if {
 	int		 master_index;	/* IFLA_MASTER (bond/bridge), 0 if none */
 	int		 vid;		/* VLAN id, -1 when not a VLAN */
 	int		 has_device;	/* backed by a device (physical NIC) */
+	int		 bond_mode;	/* IFLA_BOND_MODE (0 balance-rr ..
+				 * 6 balance-alb), -1 when not known */
 	struct ifsnap_addr *addrs;	/* in kernel order */
 	size_t		 naddrs;
 };
@@ -98,6 +102,15 @@ void	ifsnap_copy(struct ifsnap *dst, const struct ifsnap *src);
  * the message"); messages before the bad one stay applied.
  */
 int	ifsnap_apply(struct ifsnap *, const void *buf, size_t len, char **cause);
+
+/* "10.0.0.5" / "2001:db8::1" (canonical lower-case compressed) into buf
+ * (INET6_ADDRSTRLEN bytes); returns buf. */
+char	*ifsnap_addr_text(const struct ifsnap_addr *, char *buf, size_t len);
+
+/* The MAC the region is told: a bond slave's own permanent MAC (the
+ * slave otherwise shows the bond's, spec pitfall 13), else IFLA_ADDRESS. */
+const char *ifsnap_reported_mac(const struct ifsnap *,
+	    const struct ifsnap_if *);
 
 /* Find an interface by index or name; NULL when absent. */
 const struct ifsnap_if *ifsnap_by_index(const struct ifsnap *, int index);

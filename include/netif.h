@@ -42,6 +42,8 @@ struct netif_addr {
 	int		 family;	/* AF_INET or AF_INET6 */
 	uint8_t		 addr[16];
 	int		 prefixlen;
+	int		 dynamic;	/* DHCP/SLAAC-obtained: link mode "dhcp"
+					 * (0, static, for netif_collect) */
 };
 
 /* One interface as read from sysfs and getifaddrs. */
@@ -72,5 +74,9 @@ struct netif_gw {
  */
 json_t	*netif_build(const struct netif_raw *, size_t n,
 	    const struct netif_gw *, size_t ngw, int in_container);
+
+/* Whether rackd runs in a container (MAAS asks systemd-detect-virt -c;
+ * these are the files it looks at). */
+int	netif_in_container(void);
 
 #endif

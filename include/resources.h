@@ -23,7 +23,15 @@ struct resources_host {
 	const char	*os_name;		/* os-release ID ("debian"), may be NULL */
 	const char	*os_version;		/* os-release VERSION_ID ("12"), may be NULL */
 	const char	*server_name;		/* host name, may be NULL */
+	int		 in_container;		/* as netif_in_container(): an
+						 * unclassified ethernet (veth)
+						 * counts as physical in
+						 * network-extra */
 };
+
+/* The region stores each part in a 1 MiB field (spec pitfall 14); a
+ * document whose compact form is larger than this is refused. */
+#define RESOURCES_MAX_BYTES	(900 * 1024)
 
 /*
  * Build the document (new reference), or NULL with *cause when the host

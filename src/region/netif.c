@@ -120,9 +120,10 @@ build_links(const struct netif_raw *r, const struct netif_gw *gw,
 		if (inet_ntop(a->family, a->addr, text, sizeof(text)) == NULL)
 			continue;
 		snprintf(buf, sizeof(buf), "%s/%d", text, a->prefixlen);
-		/* dhclient leases are not consulted: every link is static. */
-		link = json_pack("{s:s, s:s}", "mode", "static", "address",
-		    buf);
+		/* netif_collect() does not consult dhclient leases (all
+		 * static); the refresh knows from IFA_F_PERMANENT. */
+		link = json_pack("{s:s, s:s}", "mode", a->dynamic ? "dhcp" :
+		    "static", "address", buf);
 		for (j = 0; j < ngw; j++) {
 			if (!addr_in_subnet(a, &gw[j]))
 				continue;
@@ -517,9 +518,8 @@ read_gateways(struct netif_gw **gw, size_t *ngw)
 	}
 }
 
-/* MAAS asks systemd-detect-virt -c; these are the files it looks at. */
-static int
-in_container(void)
+int
+netif_in_container(void)
 {
 	char buf[4096];
 	size_t n, i;
@@ -576,7 +576,7 @@ netif_collect(const char *sysfs_root)
 		qsort(r, n, sizeof(*r), raw_cmp);
 	add_addrs(r, n);
 	read_gateways(&gw, &ngw);
-	out = netif_build(r, n, gw, ngw, in_container());
+	out = netif_build(r, n, gw, ngw, netif_in_container());
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < r[i].nparents; j++)
 			free(r[i].parents[j]);
