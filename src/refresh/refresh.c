@@ -692,6 +692,8 @@ refresh_reconfigure(struct refresh *r, const struct rackd_config *cfg)
 		evtimer_del(r->timer);
 		return;
 	}
+	if (!old.enabled)
+		log_info("refresh: enabled");
 	if (r->watch == NULL && watch_start(r, &cause) == -1) {
 		log_warnx("refresh: cannot watch the interfaces: %s", cause);
 		free(cause);
