@@ -685,6 +685,48 @@ test_refused_post(void **state)
 	outcome_clear(&o);
 }
 
+static void
+test_post_debug_masks_authorization(void **state)
+{
+	struct fixture *fx = *state;
+	struct outcome o = { 0 };
+	char *u = url(fx, "/post"), *cause = NULL, buf[65536];
+	const char *hdrs[] = {
+		"Authorization: OAuth oauth_signature=\"%26TopSecret42\"",
+		NULL,
+	};
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	/* Debug on: curl's request head is logged line by line, to stderr
+	 * (captured here), with the Authorization line masked. */
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	log_set_debug(1);
+	o.fx = fx;
+	assert_non_null(http_post(fx->http, u, hdrs, "x", 1, 2000, 1024,
+	    done_cb, &o, &cause));
+	run_for(fx, 3000);
+	log_set_debug(getenv("TEST_DEBUG") != NULL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	assert_true(o.ok);
+	assert_string_equal(fx->last_auth,
+	    "OAuth oauth_signature=\"%26TopSecret42\"");
+	assert_non_null(strstr(buf, "curl > POST /post"));
+	assert_non_null(strstr(buf, "curl > Authorization: <masked>"));
+	assert_null(strstr(buf, "TopSecret42"));
+	outcome_clear(&o);
+	free(u);
+}
+
 int
 main(void)
 {
@@ -717,6 +759,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refused_post, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_post_debug_masks_authorization, setup, teardown),
 	};
 
 	/* The in-process server writes to sockets the client dropped. */
