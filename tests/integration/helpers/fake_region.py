@@ -68,8 +68,9 @@ The rack refresh (maas-rack-refresh.md; contract FAKE_REGION_REFRESH_API.md):
   network-extra links (matched on the textual IP, default static), /32 and
   /128 widened by fix_link_addresses, interfaces missing from the report
   deleted; a physical MAC or an address reported by another rack is taken
-  from that rack (MAAS's global uniqueness).  Every response carries a
-  Date header from the region's (possibly skewed) clock.
+  from that rack (MAAS's global uniqueness).  Every answer of the HTTP
+  listener (discovery too) carries a Date from the region's (possibly
+  skewed) clock.
 * Control API additions:
   GET /refreshes[?system_id=X]: one entry per metadata POST received by
   this process, in order: {time, system_id, http_status (0 when fault down
@@ -1878,6 +1879,11 @@ HUGE = []
 
 class RPCInfo(resource.Resource):
     isLeaf = True
+
+    def render(self, request):
+        # Every answer of the region's HTTP server is dated by its clock.
+        request.setHeader(b"date", http.datetimeToString(region_now()))
+        return super().render(request)
 
     def render_POST(self, request):
         m = METADATA_PATH.match(request.path.decode("latin-1"))
