@@ -386,26 +386,41 @@ remove_gws_of(struct ifsnap *s, int ifindex)
 	}
 }
 
-/* Put one (copied) record in name order, replacing any other record of
- * the same name (a DELLINK we never saw) or the same index. */
+/* Put one (copied) record in name order.  It replaces the record of the
+ * same index (an update, perhaps a rename) and any other record of the
+ * same name (its DELLINK was never seen). */
 static void
 insert_if(struct ifsnap *s, const struct ifsnap_if *in)
 {
-	size_t i, pos;
+	const struct ifsnap_if *same;
+	size_t i, lo, hi, mid;
 
-	for (i = 0; i < s->nifs; i++)
-		if (strcmp(s->ifs[i].name, in->name) == 0 ||
-		    s->ifs[i].index == in->index) {
-			remove_at(s, i);
-			i--;
+	for (i = 0; i < s->nifs; i++) {
+		if (s->ifs[i].index != in->index)
+			continue;
+		if (strcmp(s->ifs[i].name, in->name) == 0) {
+			free(s->ifs[i].addrs);
+			s->ifs[i] = *in;	/* same place in the order */
+			return;
 		}
-	for (pos = 0; pos < s->nifs; pos++)
-		if (strcmp(s->ifs[pos].name, in->name) > 0)
-			break;
+		remove_at(s, i);
+		break;		/* indexes are unique */
+	}
+	if ((same = ifsnap_by_name(s, in->name)) != NULL)
+		remove_at(s, (size_t)(same - s->ifs));
+	lo = 0;
+	hi = s->nifs;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(s->ifs[mid].name, in->name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	s->ifs = xreallocarray(s->ifs, s->nifs + 1, sizeof(*s->ifs));
-	memmove(&s->ifs[pos + 1], &s->ifs[pos], (s->nifs - pos) *
+	memmove(&s->ifs[lo + 1], &s->ifs[lo], (s->nifs - lo) *
 	    sizeof(*s->ifs));
-	s->ifs[pos] = *in;
+	s->ifs[lo] = *in;
 	s->nifs++;
 }
 

@@ -86,11 +86,15 @@ nl_request(struct nlsock *n, uint16_t type, uint8_t family, char **cause)
 			struct ifaddrmsg	ifa;
 			struct rtmsg		rtm;
 		} u;
+		struct rtattr	 ext;	/* IFLA_EXT_MASK for links */
+		uint32_t	 mask;
 	} req;
 	struct sockaddr_nl sa;
 	size_t plen;
 	ssize_t r;
 
+	_Static_assert(sizeof(req.u) == sizeof(struct ifinfomsg),
+	    "IFLA_EXT_MASK must follow struct ifinfomsg");
 	memset(&req, 0, sizeof(req));
 	switch (type) {
 	case RTM_GETLINK:
@@ -107,6 +111,15 @@ nl_request(struct nlsock *n, uint16_t type, uint8_t family, char **cause)
 		break;
 	}
 	req.h.nlmsg_len = NLMSG_LENGTH(plen);
+	if (type == RTM_GETLINK) {
+		/* Counters are not needed and are a good part of each
+		 * message; kernels that do not know the bit ignore it.  The
+		 * attribute follows struct ifinfomsg (the union's size). */
+		req.ext.rta_len = RTA_LENGTH(4);
+		req.ext.rta_type = IFLA_EXT_MASK;
+		req.mask = RTEXT_FILTER_SKIP_STATS;
+		req.h.nlmsg_len += RTA_LENGTH(4);
+	}
 	req.h.nlmsg_type = type;
 	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.h.nlmsg_seq = ++n->seq;

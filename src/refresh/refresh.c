@@ -94,6 +94,7 @@ struct refresh {
 
 	int			 registered;
 	int			 stopping;
+	int			 hinted;	/* the rack-events hint was logged */
 	struct event		*timer;
 	uint64_t		 last_start_ms;
 	uint64_t		 retry_at_ms;
@@ -294,6 +295,14 @@ run_succeeded(struct refresh *r)
 	    run->naddrs == 1 ? "" : "es", run->base_url,
 	    (unsigned long long)(now - run->started_ms), run->nposts,
 	    run->last_status);
+	if (!r->hinted) {
+		/* The region answers 200 even when its hook rejects the
+		 * document (spec pitfall 11): say where to look, once. */
+		log_info("refresh: if the rack's interfaces do not show in "
+		    "MAAS, the rack's events there say why the region could "
+		    "not process them");
+		r->hinted = 1;
+	}
 	run_end(r);
 	refresh_schedule(r);
 }
@@ -563,8 +572,8 @@ run_start(struct refresh *r, char *why)
 		return;
 	}
 	run->doc_len = strlen(run->doc);
-	log_debug("refresh: %s: %zu interfaces, %zu addresses, document "
-	    "%zu bytes", why, run->nifs, run->naddrs, run->doc_len);
+	log_debug("refresh: %s: document of %zu bytes (%zu interface(s), "
+	    "%zu address(es))", why, run->doc_len, run->nifs, run->naddrs);
 	args = amp_box_new();
 	amp_box_put_str(args, "system_id", run->system_id);
 	r->calling = 1;
@@ -692,6 +701,8 @@ refresh_reconfigure(struct refresh *r, const struct rackd_config *cfg)
 		evtimer_del(r->timer);
 		return;
 	}
+	if (!old.enabled)
+		log_info("refresh: enabled");
 	if (r->watch == NULL && watch_start(r, &cause) == -1) {
 		log_warnx("refresh: cannot watch the interfaces: %s", cause);
 		free(cause);

@@ -72,6 +72,51 @@ known_arch(const char *a)
 	return 0;
 }
 
+/* Interfaces by ifindex in O(log n): the document is built for hosts with
+ * hundreds of VLANs too, where a linear ifsnap_by_index() per parent
+ * lookup would make the build quadratic. */
+struct lookup {
+	const struct ifsnap *s;
+	struct slot {
+		int	 index;
+		size_t	 pos;
+	}		*slots;
+};
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void
+lookup_init(struct lookup *lk, const struct ifsnap *s)
+{
+	size_t i;
+
+	lk->s = s;
+	lk->slots = xcalloc(s->nifs ? s->nifs : 1, sizeof(*lk->slots));
+	for (i = 0; i < s->nifs; i++) {
+		lk->slots[i].index = s->ifs[i].index;
+		lk->slots[i].pos = i;
+	}
+	qsort(lk->slots, s->nifs, sizeof(*lk->slots), slot_cmp);
+}
+
+static const struct ifsnap_if *
+lookup(const struct lookup *lk, int index)
+{
+	struct slot key = { index, 0 }, *hit;
+
+	if (index == 0 || lk->s->nifs == 0)
+		return NULL;
+	hit = bsearch(&key, lk->slots, lk->s->nifs, sizeof(*lk->slots),
+	    slot_cmp);
+	return hit != NULL ? &lk->s->ifs[hit->pos] : NULL;
+}
+
 static int
 utf8_ok(const char *s)
 {
@@ -81,11 +126,14 @@ utf8_ok(const char *s)
 	return j != NULL;
 }
 
-/* Which interfaces go into "networks": all but loopback, minus VLANs
- * whose parent is not itself a reported broadcast interface (the region
- * would raise DoesNotExist and roll back the whole report). */
+/* Which interfaces go into "networks": all but loopback, minus what the
+ * region cannot model and would fail the whole report on: a broadcast
+ * interface without an Ethernet MAC (IPoIB: machine-resources' 20-byte
+ * hwaddr makes the region skip it; an empty one would be stored as a
+ * MAC), and VLANs whose parent is not itself a reported broadcast
+ * interface (DoesNotExist, everything rolled back). */
 static void
-choose(const struct ifsnap *s, int *inc)
+choose(const struct ifsnap *s, const struct lookup *lk, int *inc)
 {
 	const struct ifsnap_if *f, *p;
 	size_t i, idx;
@@ -93,14 +141,16 @@ choose(const struct ifsnap *s, int *inc)
 
 	for (i = 0; i < s->nifs; i++)
 		inc[i] = s->ifs[i].kind != IFSNAP_LOOPBACK &&
-		    utf8_ok(s->ifs[i].name);
+		    utf8_ok(s->ifs[i].name) &&
+		    ((s->ifs[i].flags & IFF_BROADCAST) == 0 ||
+		    s->ifs[i].mac[0] != '\0');
 	do {
 		changed = 0;
 		for (i = 0; i < s->nifs; i++) {
 			f = &s->ifs[i];
 			if (!inc[i] || f->kind != IFSNAP_VLAN)
 				continue;
-			p = ifsnap_by_index(s, f->link_index);
+			p = lookup(lk, f->link_index);
 			idx = p != NULL ? (size_t)(p - s->ifs) : 0;
 			if (f->vid < 0 || p == NULL || p == f || !inc[idx] ||
 			    (p->flags & IFF_BROADCAST) == 0) {
@@ -113,31 +163,38 @@ choose(const struct ifsnap *s, int *inc)
 
 /* Depth in the parent graph: 0 for no parents. */
 static void
-depths(const struct ifsnap *s, const int *inc, int *depth)
+depths(const struct ifsnap *s, const struct lookup *lk, const int *inc,
+    int *depth)
 {
 	const struct ifsnap_if *f, *p;
 	size_t i, pass;
-	int d;
+	int d, changed = 1;
 
 	memset(depth, 0, s->nifs * sizeof(*depth));
-	for (pass = 0; pass < MAX_DEPTH; pass++) {
+	for (pass = 0; pass < MAX_DEPTH && changed; pass++) {
+		changed = 0;
 		for (i = 0; i < s->nifs; i++) {
 			f = &s->ifs[i];
 			if (!inc[i])
 				continue;
 			d = 0;
 			if (f->kind == IFSNAP_VLAN &&
-			    (p = ifsnap_by_index(s, f->link_index)) != NULL)
+			    (p = lookup(lk, f->link_index)) != NULL)
 				d = depth[p - s->ifs] + 1;
 			if (f->master_index != 0 &&
-			    (p = ifsnap_by_index(s, f->master_index)) != NULL &&
+			    (p = lookup(lk, f->master_index)) != NULL &&
 			    p != f && inc[p - s->ifs] &&
-			    depth[p - s->ifs] < depth[i] + 1)
+			    depth[p - s->ifs] < depth[i] + 1 &&
+			    depth[i] < MAX_DEPTH) {
 				depth[p - s->ifs] = depth[i] + 1;
+				changed = 1;
+			}
 			if (d > MAX_DEPTH)
 				d = MAX_DEPTH;
-			if (d > depth[i])
+			if (d > depth[i]) {
 				depth[i] = d;
+				changed = 1;
+			}
 		}
 	}
 	for (i = 0; i < s->nifs; i++)
@@ -192,21 +249,9 @@ members(const struct ifsnap *s, const int *inc, const struct ifsnap_if *f)
 	return arr;
 }
 
-static int
-is_vlan_parent(const struct ifsnap *s, const int *inc,
-    const struct ifsnap_if *f)
-{
-	size_t i;
-
-	for (i = 0; i < s->nifs; i++)
-		if (inc[i] && s->ifs[i].kind == IFSNAP_VLAN &&
-		    s->ifs[i].link_index == f->index && &s->ifs[i] != f)
-			return 1;
-	return 0;
-}
-
 static json_t *
-network(const struct ifsnap *s, const int *inc, const struct ifsnap_if *f)
+network(const struct ifsnap *s, const struct lookup *lk, const int *inc,
+    int vlan_parent, const struct ifsnap_if *f)
 {
 	const struct ifsnap_if *p;
 	const char *type, *mode;
@@ -227,14 +272,14 @@ network(const struct ifsnap *s, const int *inc, const struct ifsnap_if *f)
 		bridge = json_pack("{s:o}", "upper_devices",
 		    members(s, inc, f));
 	else if (f->kind == IFSNAP_VLAN &&
-	    (p = ifsnap_by_index(s, f->link_index)) != NULL)
+	    (p = lookup(lk, f->link_index)) != NULL)
 		vlan = json_pack("{s:s, s:i}", "lower_device", p->name, "vid",
 		    f->vid);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o}",
 	    "type", type,
 	    /* A VLAN's parent reported down has no VLAN in the region and
 	     * 3.4.0-3.4.1 crash on it (pitfall 2). */
-	    "state", (f->flags & IFF_UP) || is_vlan_parent(s, inc, f) ? "up" :
+	    "state", (f->flags & IFF_UP) || vlan_parent ? "up" :
 	    "down",
 	    "hwaddr", ifsnap_reported_mac(s, f),
 	    "mtu", (json_int_t)f->mtu,
@@ -275,7 +320,8 @@ raw_add_parent(struct netif_raw *r, const char *name)
 /* network-extra.interfaces: the snapshot as netif_raw records, through
  * the same builder as RegisterRackController's "interfaces". */
 static json_t *
-extra_interfaces(const struct ifsnap *s, const int *inc, int in_container)
+extra_interfaces(const struct ifsnap *s, const struct lookup *lk,
+    const int *inc, int in_container)
 {
 	struct netif_raw *r;
 	struct netif_gw *gw = NULL;
@@ -296,7 +342,7 @@ extra_interfaces(const struct ifsnap *s, const int *inc, int in_container)
 		r[i].enabled = (f->flags & IFF_UP) != 0;
 		r[i].vid = f->kind == IFSNAP_VLAN ? f->vid : -1;
 		if (f->kind == IFSNAP_VLAN &&
-		    (p = ifsnap_by_index(s, f->link_index)) != NULL)
+		    (p = lookup(lk, f->link_index)) != NULL)
 			raw_add_parent(&r[i], p->name);
 		if (f->kind == IFSNAP_BOND || f->kind == IFSNAP_BRIDGE)
 			for (j = 0; j < s->nifs; j++)
@@ -379,7 +425,9 @@ resources_build(const struct ifsnap *s, const struct resources_host *h,
     char **cause)
 {
 	json_t *doc, *nets, *ext, *ifaces, *one;
-	int *inc, *depth, level;
+	const struct ifsnap_if *p;
+	struct lookup lk;
+	int *inc, *depth, *vparent, level;
 	size_t i, len;
 	char *dump;
 
@@ -389,25 +437,34 @@ resources_build(const struct ifsnap *s, const struct resources_host *h,
 		    h->kernel_architecture ? h->kernel_architecture : "");
 		return NULL;
 	}
+	lookup_init(&lk, s);
 	inc = xcalloc(s->nifs ? s->nifs : 1, sizeof(*inc));
 	depth = xcalloc(s->nifs ? s->nifs : 1, sizeof(*depth));
-	choose(s, inc);
-	depths(s, inc, depth);
+	vparent = xcalloc(s->nifs ? s->nifs : 1, sizeof(*vparent));
+	choose(s, &lk, inc);
+	depths(s, &lk, inc, depth);
+	for (i = 0; i < s->nifs; i++)
+		if (inc[i] && s->ifs[i].kind == IFSNAP_VLAN &&
+		    (p = lookup(&lk, s->ifs[i].link_index)) != NULL)
+			vparent[p - s->ifs] = 1;
 
 	nets = json_object();
 	for (level = 0; level <= MAX_DEPTH; level++)
 		for (i = 0; i < s->nifs; i++) {
 			if (!inc[i] || depth[i] != level)
 				continue;
-			if ((one = network(s, inc, &s->ifs[i])) != NULL)
+			if ((one = network(s, &lk, inc, vparent[i],
+			    &s->ifs[i])) != NULL)
 				json_object_set_new(nets, s->ifs[i].name, one);
 		}
 
-	ifaces = extra_interfaces(s, inc, h->in_container);
+	ifaces = extra_interfaces(s, &lk, inc, h->in_container);
 	ext = json_pack("{s:o, s:o, s:n}", "interfaces", ifaces,
 	    "monitored-interfaces", monitored(ifaces), "hints");
 	free(inc);
 	free(depth);
+	free(vparent);
+	free(lk.slots);
 
 	doc = json_object();
 	json_object_set_new(doc, "api_version", json_string("1.0"));

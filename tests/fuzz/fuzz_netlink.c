@@ -68,6 +68,11 @@ check_document(const struct ifsnap *s)
 		    !json_is_string(json_object_get(v, "hwaddr")) ||
 		    !json_is_array(json_object_get(v, "addresses")))
 			abort();
+		/* the region would store an empty MAC */
+		if (strcmp(json_string_value(json_object_get(v, "type")),
+		    "broadcast") == 0 && *json_string_value(json_object_get(v,
+		    "hwaddr")) == '\0')
+			abort();
 		/* a VLAN's lower device is itself reported */
 		if (json_is_object(json_object_get(v, "vlan")) &&
 		    json_object_get(nets, json_string_value(json_object_get(

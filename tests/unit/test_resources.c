@@ -384,6 +384,20 @@ vlan_on_down_parent(struct nlb *b)
 		nlb_nest_end(b);
 		nlb_end(b);
 	}
+	/* IPoIB: broadcast, a 20-byte hardware address */
+	{
+		struct ifinfomsg ifi;
+		uint8_t hw[20] = { 0x80, 0, 0x2 };
+
+		memset(&ifi, 0, sizeof(ifi));
+		ifi.ifi_type = ARPHRD_INFINIBAND;
+		ifi.ifi_index = 9;
+		ifi.ifi_flags = IFF_UP | IFF_BROADCAST;
+		nlb_msg(b, RTM_NEWLINK, &ifi, sizeof(ifi));
+		nlb_str(b, IFLA_IFNAME, "ib0");
+		nlb_attr(b, IFLA_ADDRESS, hw, sizeof(hw));
+		nlb_end(b);
+	}
 	nlb_addr(b, RTM_NEWADDR, 6, "2001:DB8:0:0:1:0:0:1", 64,
 	    IFA_F_PERMANENT);
 	nlb_addr(b, RTM_NEWADDR, 2, "10.0.0.2", 24, IFA_F_PERMANENT);
@@ -398,6 +412,8 @@ test_vlan_parents(void **state)
 
 	from_nlb(&s, vlan_on_down_parent);
 	assert_int_equal(ifsnap_by_name(&s, "wg0")->kind, IFSNAP_TUNNEL);
+	assert_int_equal(ifsnap_by_name(&s, "ib0")->kind, IFSNAP_OTHER);
+	assert_string_equal(ifsnap_by_name(&s, "ib0")->mac, "");
 	assert_int_equal(ifsnap_by_name(&s, "orphan.8")->link_index, 0);
 	h.in_container = 1;	/* eth0 has no device: a veth */
 	d = build(&s, &h);
@@ -412,6 +428,7 @@ test_vlan_parents(void **state)
 	assert_null(json_object_get(path(d, "networks"), "orphan.8.9"));
 	assert_null(json_object_get(path(d, "network-extra/interfaces"),
 	    "orphan.8"));
+	assert_null(json_object_get(path(d, "networks"), "ib0"));
 	assert_string_equal(str(d, "networks/wg0/type"), "point-to-point");
 	assert_string_equal(str(d, "networks/wg0/hwaddr"), "");
 	assert_string_equal(str(d, "networks/wg0/addresses/0/address"),
