@@ -959,6 +959,8 @@ def refresh_checks(tmp, db, r1, r2):
     s, _, _ = yield a.signal("WORKING", "corrected",
                              auth=oauth_header(ca, ts=int(region_clock)))
     check(s == 200, "timestamp corrected from Date: 200")
+    _, h, _ = yield r1.discovery()
+    check(3590 < date_of(h) - time.time() < 3610, "discovery is dated by the skewed clock too")
     st1 = yield r1.jget("/status")
     check(abs(st1["region_time"] - time.time() - 3600) < 5, "/status region_time")
     yield r1.post("/fault", {"clock_skew": 0})
