@@ -63,6 +63,16 @@ struct config_dhcp {
 	int	 spool_max;		/* lease events kept on disk */
 };
 
+/* refresh: section — telling the region the rack's interfaces (issue 9). */
+struct config_refresh {
+	bool	 enabled;
+	int	 debounce_ms;		/* quiet time after netlink changes */
+	int	 check_interval_ms;	/* full re-read regardless (safety net) */
+	int	 min_interval_ms;	/* at most one refresh per this */
+	int	 retry_interval_ms;	/* after a failed refresh */
+	int	 timeout_ms;		/* one metadata POST */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -83,6 +93,7 @@ struct rackd_config {
 	struct config_region region;
 	struct config_power power;
 	struct config_dhcp dhcp;
+	struct config_refresh refresh;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

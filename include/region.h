@@ -137,6 +137,10 @@ void	region_pool_free(struct region_pool *);
 void	region_pool_stats(const struct region_pool *, struct region_stats *);
 /* The rack's system_id ("" before the first registration). */
 const char *region_pool_system_id(const struct region_pool *);
+/* The configured maas_url whose /rpc/ answer the pool uses (MAAS's
+ * ClusterClientService.maas_url), NULL before any discovery answered;
+ * valid until the next loop turn. */
+const char *region_pool_maas_url(const struct region_pool *);
 /* One line per connection for logs / state files; caller frees. */
 char	*region_pool_describe(const struct region_pool *);
 

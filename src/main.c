@@ -31,6 +31,7 @@
 #include "log.h"
 #include "power.h"
 #include "proc.h"
+#include "refresh.h"
 #include "region.h"
 #include "rpc.h"
 #include "secret.h"
@@ -48,6 +49,7 @@ struct rackd {
 	struct proc_runner	*runner;
 	struct power		*power;
 	struct dhcp		*dhcp;
+	struct refresh		*refresh;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -213,6 +215,9 @@ rackd_status(const struct region_stats *st, void *arg)
 		power_region_up(r->power);
 	if (r->dhcp != NULL && st->established > 0)
 		dhcp_region_up(r->dhcp);
+	/* Established means registered: the system_id is known. */
+	if (r->refresh != NULL && st->established > 0)
+		refresh_registered(r->refresh);
 }
 
 static void
@@ -235,6 +240,7 @@ rackd_stop(struct rackd *r, const char *why)
 	log_info("stopping (%s)", why);
 	daemon_stopping();
 	power_shutdown(r->power);
+	refresh_shutdown(r->refresh);
 	if (r->pool != NULL)
 		region_pool_shutdown(r->pool);
 	if (r->dhcp != NULL) {
@@ -298,6 +304,8 @@ rackd_reload(struct rackd *r)
 	rpc_reconfigure(r->rpc, ncfg);
 	if (r->power != NULL)
 		power_reconfigure(r->power, ncfg);
+	if (r->refresh != NULL)
+		refresh_reconfigure(r->refresh, ncfg);
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -372,6 +380,11 @@ rackd_start_regions(struct rackd *r)
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
 		fatalx("dhcp: %s", cause);
 	rpc_set_dhcp(r->rpc, r->dhcp);
+	/* Watching the interfaces needs only a netlink socket: failing
+	 * that is a broken host, worth stopping for at start-up. */
+	if ((r->refresh = refresh_new(r->base, r->http, r->pool, r->cfg,
+	    &cause)) == NULL)
+		fatalx("refresh: %s", cause);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -449,8 +462,10 @@ cmd_run(const char *path, int debug)
 	/* Power first stops acting; the pool's and the runner's last
 	 * callbacks still reach it; then it goes. */
 	power_shutdown(r.power);
+	refresh_shutdown(r.refresh);	/* its last RPC callback comes below */
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
+	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
 	power_free(r.power);
 	rpc_free(r.rpc);

@@ -37,6 +37,7 @@
 #define REG(m)	offsetof(struct rackd_config, region.m)
 #define PWR(m)	offsetof(struct rackd_config, power.m)
 #define DHC(m)	offsetof(struct rackd_config, dhcp.m)
+#define RFR(m)	offsetof(struct rackd_config, refresh.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -228,6 +229,36 @@ const struct config_key config_keys[] = {
 	  10000000, false,
 	  "Lease events kept in data_dir/dhcp while no region takes them; "
 	  "the oldest are dropped beyond this, with a log line." },
+
+	/* refresh: the rack's interfaces to the region */
+	{ "refresh", CONFIG_SECTION, OFF(refresh), NULL, 0, 0, false,
+	  "The rack refresh, as MAAS 3.4's rack does it: after the first "
+	  "registration and whenever the interfaces change, rackd calls "
+	  "RequestRackRefresh and posts the machine-resources document to "
+	  "<maas_url>/metadata/2012-03-01/.  Without it the region knows no "
+	  "interface of the rack: it cannot be picked as a DHCP rack and "
+	  "gets no layer-2 BMCs to monitor." },
+	{ "refresh.enabled", CONFIG_BOOL, RFR(enabled), "true", 0, 0, false,
+	  "Refresh at all.  Turn off only for a region that must not learn "
+	  "the rack's interfaces." },
+	{ "refresh.debounce", CONFIG_DURATION, RFR(debounce_ms), "2s", 0,
+	  60000, false,
+	  "After a link or address change, wait until the interfaces have "
+	  "been quiet this long before comparing them." },
+	{ "refresh.check_interval", CONFIG_DURATION, RFR(check_interval_ms),
+	  "30s", 1000, 3600000, false,
+	  "Re-read the interfaces this often even without a change message "
+	  "(MAAS's rack checks every 30 s)." },
+	{ "refresh.min_interval", CONFIG_DURATION, RFR(min_interval_ms), "5s",
+	  0, 3600000, false,
+	  "At most one refresh per this interval: each one costs the region "
+	  "real database work." },
+	{ "refresh.retry_interval", CONFIG_DURATION, RFR(retry_interval_ms),
+	  "30s", 100, 3600000, false,
+	  "A refresh that failed anywhere is retried as a whole after this." },
+	{ "refresh.timeout", CONFIG_DURATION, RFR(timeout_ms), "30s", 100,
+	  600000, false,
+	  "Timeout of one metadata POST to the region." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

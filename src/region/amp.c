@@ -737,7 +737,8 @@ static int
 is_secret_key(const char *k)
 {
 	static const char *const keys[] = { "power_pass", "context",
-	    "message", "digest", "salt", "secret", "k_g", NULL };
+	    "message", "digest", "salt", "secret", "k_g", "token_secret",
+	    NULL };
 	size_t i;
 
 	for (i = 0; keys[i] != NULL; i++) {

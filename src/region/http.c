@@ -1,5 +1,5 @@
 /*
- * http.c — asynchronous HTTP GET driven by the daemon's event_base.
+ * http.c — asynchronous HTTP GET and POST driven by the daemon's event_base.
  *
  * libcurl's multi interface tells us which sockets it wants watched
  * (CURLMOPT_SOCKETFUNCTION) and when it next needs a timeout
@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -31,6 +33,8 @@ struct http_request {
 	CURL			*easy;
 	struct curl_slist	*headers;
 	char			*url;
+	char			*post;		/* request body (POST), owned */
+	time_t			 date;		/* response Date header, 0 if none */
 	char			*body;
 	size_t			 len;
 	size_t			 cap;
@@ -75,6 +79,7 @@ http_request_free(struct http_request *req)
 		curl_easy_cleanup(req->easy);
 	curl_slist_free_all(req->headers);
 	free(req->url);
+	free(req->post);
 	free(req->body);
 	free(req);
 }
@@ -201,6 +206,31 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* CURLOPT_HEADERFUNCTION: keep the response's Date (clock-skew checks). */
+static size_t
+http_header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_request *req = userp;
+	size_t n = size * nmemb, len;
+	char buf[128];
+	time_t t;
+
+	/* A new status line (e.g. after "100 Continue") starts over. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		req->date = 0;
+	if (n > 5 && strncasecmp(data, "Date:", 5) == 0) {
+		len = n - 5;
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, data + 5, len);
+		buf[len] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if ((t = curl_getdate(buf, NULL)) > 0)
+			req->date = t;
+	}
+	return n;
+}
+
 static int
 http_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size,
     void *userp)
@@ -228,7 +258,11 @@ http_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size,
 		len = n;
 		if (len > 0 && data[len - 1] == '\r')
 			len--;
-		if (len > 0)
+		/* Credentials never reach the log, debug included. */
+		if (type == CURLINFO_HEADER_OUT && len >= 14 &&
+		    strncasecmp(data, "Authorization:", 14) == 0)
+			log_debug("curl %s Authorization: <masked>", what);
+		else if (len > 0)
 			log_debug("curl %s %.*s", what, (int)len, data);
 		if (n < size)
 			n++;
@@ -291,6 +325,7 @@ http_dispatch(struct http *h)
 			curl_easy_getinfo(req->easy, CURLINFO_CONTENT_TYPE,
 			    &ct);
 			res.content_type = ct;
+			res.date = req->date;
 		} else
 			res.error = req->errbuf;
 		res.body = req->body != NULL ? req->body : "";
@@ -375,14 +410,21 @@ http_free(struct http *h)
 	http_destroy(h);
 }
 
-struct http_request *
-http_get(struct http *h, const char *url, const char *host_header,
+/*
+ * Start a transfer: a GET when post is NULL, else a POST of post_len
+ * bytes of post (copied).  headers (NULL-terminated "Name: value"
+ * strings, may be NULL) are added to the request.
+ */
+static struct http_request *
+http_start(struct http *h, const char *url, const char *host_header,
+    const char *const *headers, const void *post, size_t post_len,
     long timeout_ms, size_t max_body, http_done_cb cb, void *arg,
     char **cause)
 {
 	struct http_request *req;
 	char *hdr;
 	CURLMcode mrc;
+	size_t i;
 
 	if (h->dying) {
 		xasprintf(cause, "HTTP engine is shutting down");
@@ -410,6 +452,8 @@ http_get(struct http *h, const char *url, const char *host_header,
 	curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, http_write_cb);
 	curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(req->easy, CURLOPT_HEADERDATA, req);
 	curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -421,12 +465,26 @@ http_get(struct http *h, const char *url, const char *host_header,
 		curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS,
 		    timeout_ms);
 	}
+	if (post != NULL) {
+		/* Our own copy: the caller's buffer may go before curl sends. */
+		req->post = xmalloc(post_len + 1);
+		memcpy(req->post, post, post_len);
+		curl_easy_setopt(req->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->post);
+		curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)post_len);
+		/* No "Expect: 100-continue" round trip (urllib sends none). */
+		req->headers = curl_slist_append(req->headers, "Expect:");
+	}
 	if (host_header != NULL) {
 		xasprintf(&hdr, "Host: %s", host_header);
 		req->headers = curl_slist_append(req->headers, hdr);
 		free(hdr);
-		curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
 	}
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		req->headers = curl_slist_append(req->headers, headers[i]);
+	if (req->headers != NULL)
+		curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
 	if (log_get_debug()) {
 		curl_easy_setopt(req->easy, CURLOPT_VERBOSE, 1L);
 		curl_easy_setopt(req->easy, CURLOPT_DEBUGFUNCTION,
@@ -441,6 +499,24 @@ http_get(struct http *h, const char *url, const char *host_header,
 	TAILQ_INSERT_TAIL(&h->active, req, entry);
 	h->npending++;
 	return req;
+}
+
+struct http_request *
+http_get(struct http *h, const char *url, const char *host_header,
+    long timeout_ms, size_t max_body, http_done_cb cb, void *arg,
+    char **cause)
+{
+	return http_start(h, url, host_header, NULL, NULL, 0, timeout_ms,
+	    max_body, cb, arg, cause);
+}
+
+struct http_request *
+http_post(struct http *h, const char *url, const char *const *headers,
+    const void *body, size_t len, long timeout_ms, size_t max_body,
+    http_done_cb cb, void *arg, char **cause)
+{
+	return http_start(h, url, NULL, headers, body != NULL ? body : "",
+	    len, timeout_ms, max_body, cb, arg, cause);
 }
 
 void

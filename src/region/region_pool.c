@@ -831,6 +831,12 @@ region_pool_system_id(const struct region_pool *pool)
 	return pool->system_id ? pool->system_id : "";
 }
 
+const char *
+region_pool_maas_url(const struct region_pool *pool)
+{
+	return pool->maas_url;
+}
+
 char *
 region_pool_describe(const struct region_pool *pool)
 {

@@ -2,12 +2,21 @@
 # after lib.sh.  BMC i listens on 127.0.10.i:623 (loopback only), users:
 #   admin/adminpw (admin), operator/oppw (operator), viewer/viewpw (user).
 # State of BMC i: $T/bmc/i/state/{power,boot,events}.
+# BMC_NETNS_<i>=NS BMC_ADDR_<i>=IP: BMC i runs inside namespace NS (one the
+# test created) on IP instead; bmc_ipmitool then asks it from inside NS.
 command -v ipmi_sim >/dev/null || skip "ipmi_sim (openipmi) not installed"
 command -v ipmitool >/dev/null || skip "ipmitool not installed"
 [ "$(id -u)" = 0 ] || skip "needs root (BMC port 623)"
 BMC_PIDS=()
 
-bmc_addr() { echo "127.0.10.$1"; }
+bmc_addr() { local v=BMC_ADDR_$1; echo "${!v:-127.0.10.$1}"; }
+bmc_netns() { local v=BMC_NETNS_$1; echo "${!v:-}"; }
+# bmc_in I CMD... — CMD in BMC I's namespace (or here); exec'd, so $! of a
+# background bmc_in is not the command: start_bmcs does not use it for that.
+bmc_in() {
+	local ns; ns=$(bmc_netns "$1"); shift
+	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
+}
 bmc_state() { echo "$T/bmc/$1/state"; }
 bmc_power() { cat "$T/bmc/$1/state/power"; }
 bmc_set_power() { echo "$2" > "$T/bmc/$1/state/power"; }
@@ -19,7 +28,7 @@ start_bmcs() {
 	local i d a
 	for i in $(seq "$1" "$2"); do
 		d=$T/bmc/$i a=$(bmc_addr "$i")
-		ss -Huln "src $a:623" | grep -q . && fail "$a:623 already in use"
+		bmc_in "$i" ss -Huln "src $a:623" | grep -q . && fail "$a:623 already in use"
 		mkdir -p "$d/state" "$d/sim"
 		echo 0 > "$d/state/power"
 		: > "$d/state/events"
@@ -40,8 +49,10 @@ start_bmcs() {
 		  user 3 true "operator" "oppw"    operator 10
 		  user 4 true "viewer"   "viewpw"  user     10
 		CONF
-		ipmi_sim -c "$d/lan.conf" -f "$HELPERS/bmc.emu" -s "$d/sim" -n \
-			>"$d/sim.log" 2>&1 </dev/null &
+		local ns; ns=$(bmc_netns "$i")
+		# ip netns exec execs ipmi_sim: $! is the simulator itself
+		${ns:+ip netns exec "$ns"} ipmi_sim -c "$d/lan.conf" -f "$HELPERS/bmc.emu" \
+			-s "$d/sim" -n >"$d/sim.log" 2>&1 </dev/null &
 		echo $! > "$d/pid"
 		register_pid "$(cat "$d/pid")"
 	done
@@ -54,7 +65,7 @@ start_bmcs() {
 # bmc_ipmitool I ARGS — a direct ipmitool call (test-side checks only).
 bmc_ipmitool() {
 	local i=$1; shift
-	ipmitool -I lanplus -C 3 -N 1 -R 1 -H "$(bmc_addr "$i")" -U admin \
+	bmc_in "$i" ipmitool -I lanplus -C 3 -N 1 -R 1 -H "$(bmc_addr "$i")" -U admin \
 		-P adminpw "$@" </dev/null
 }
 bmc_pid() { cat "$T/bmc/$1/pid"; }

@@ -85,7 +85,7 @@ start_ns_rack() {
 	run_dir: $d/run
 	hostname: rack$n
 	power:
-	  monitor_interval: 0
+	  monitor_interval: ${RACK_MONITOR_INTERVAL:-0}
 	dhcp:
 	  lease_hook: $(dirname "$RACKD")/rackd-lease-hook
 	${DHCP_EXTRA_CONF:-}

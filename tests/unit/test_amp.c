@@ -266,8 +266,11 @@ test_describe_masks_secrets(void **st)
 
 	amp_box_put_str(b, "power_pass", "hunter2");
 	amp_box_put_str(b, "hostname", "node1");
+	/* RequestRackRefresh's answer: the OAuth token secret. */
+	amp_box_put_str(b, "token_secret", "pQ3rS6tU9vW2xY5z");
 	d = amp_box_describe(b);
 	assert_null(strstr(d, "hunter2"));
+	assert_null(strstr(d, "pQ3rS6tU9vW2xY5z"));
 	assert_non_null(strstr(d, "node1"));
 	free(d);
 	amp_box_free(b);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -34,6 +35,12 @@ struct fixture {
 	int			 port6;		/* 0 when no IPv6 loopback */
 	char			 last_host[256];
 	char			 last_ua[256];
+	char			 last_method[16];
+	char			 last_auth[256];
+	char			 last_ctype[256];
+	char			 last_expect[64];
+	char			*last_body;	/* request body received */
+	size_t			 last_len;
 	int			 hits;
 };
 
@@ -45,6 +52,7 @@ struct outcome {
 	size_t		 len;
 	char		*error;
 	char		*ctype;
+	time_t		 date;
 	/* actions taken from inside the callback */
 	struct fixture	*fx;
 	struct http_request *cancel_this;
@@ -68,11 +76,34 @@ srv_cb(struct evhttp_request *req, void *arg)
 	snprintf(fx->last_host, sizeof(fx->last_host), "%s", v ? v : "");
 	v = evhttp_find_header(in, "User-Agent");
 	snprintf(fx->last_ua, sizeof(fx->last_ua), "%s", v ? v : "");
+	v = evhttp_find_header(in, "Authorization");
+	snprintf(fx->last_auth, sizeof(fx->last_auth), "%s", v ? v : "");
+	v = evhttp_find_header(in, "Content-Type");
+	snprintf(fx->last_ctype, sizeof(fx->last_ctype), "%s", v ? v : "");
+	v = evhttp_find_header(in, "Expect");
+	snprintf(fx->last_expect, sizeof(fx->last_expect), "%s", v ? v : "");
+	snprintf(fx->last_method, sizeof(fx->last_method), "%s",
+	    evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" :
+	    evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "?");
+	free(fx->last_body);
+	fx->last_len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	fx->last_body = xmalloc(fx->last_len + 1);
+	evbuffer_copyout(evhttp_request_get_input_buffer(req), fx->last_body,
+	    fx->last_len);
+	fx->last_body[fx->last_len] = '\0';
 
 	if (strcmp(uri, "/ok") == 0) {
 		evhttp_add_header(out, "Content-Type", "application/json");
 		evbuffer_add_printf(b, "{\"hello\": 1}");
 		evhttp_send_reply(req, 200, "OK", b);
+	} else if (strcmp(uri, "/post") == 0) {
+		evbuffer_add_printf(b, "got %zu", fx->last_len);
+		evhttp_send_reply(req, 200, "OK", b);
+	} else if (strcmp(uri, "/date") == 0) {
+		/* RFC 7231's example date: 784111777. */
+		evhttp_add_header(out, "Date", "Sun, 06 Nov 1994 08:49:37 GMT");
+		evbuffer_add_printf(b, "stale");
+		evhttp_send_reply(req, 401, "Unauthorized", b);
 	} else if (strcmp(uri, "/host") == 0) {
 		evbuffer_add_printf(b, "%s", fx->last_host);
 		evhttp_send_reply(req, 200, "OK", b);
@@ -140,6 +171,7 @@ teardown(void **state)
 
 	http_free(fx->http);
 	evhttp_free(fx->srv);
+	free(fx->last_body);
 	event_base_free(fx->base);
 	free(fx);
 	return 0;
@@ -157,6 +189,7 @@ done_cb(const struct http_result *r, void *arg)
 	o->len = r->len;
 	o->error = r->error ? xstrdup(r->error) : NULL;
 	o->ctype = r->content_type ? xstrdup(r->content_type) : NULL;
+	o->date = r->date;
 	if (o->cancel_this != NULL)
 		http_cancel(o->fx->http, o->cancel_this);
 	if (o->free_http) {
@@ -539,6 +572,161 @@ test_many_parallel(void **state)
 	free(u);
 }
 
+static void
+test_post_body_and_headers(void **state)
+{
+	struct fixture *fx = *state;
+	struct outcome o = { 0 };
+	char *u = url(fx, "/post"), *cause = NULL, *body;
+	const char *hdrs[] = {
+		"Authorization: OAuth oauth_signature=\"%26s3cret\"",
+		"Content-Type: multipart/form-data; boundary=abc",
+		NULL,
+	};
+	size_t i, n = 300 * 1024;
+
+	/* Big enough for several writes, with NULs and CRLFs inside. */
+	body = xmalloc(n);
+	for (i = 0; i < n; i++)
+		body[i] = (char)(i % 251);
+	o.fx = fx;
+	assert_non_null(http_post(fx->http, u, hdrs, body, n, 5000, 1024,
+	    done_cb, &o, &cause));
+	/* The engine copied the body: the caller's buffer may go now. */
+	memset(body, 'x', n);
+	run_for(fx, 6000);
+	assert_int_equal(o.called, 1);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 200);
+	assert_string_equal(fx->last_method, "POST");
+	assert_string_equal(fx->last_auth,
+	    "OAuth oauth_signature=\"%26s3cret\"");
+	assert_string_equal(fx->last_ctype,
+	    "multipart/form-data; boundary=abc");
+	assert_string_equal(fx->last_expect, "");
+	assert_int_equal(fx->last_len, n);
+	for (i = 0; i < n; i++)
+		if (fx->last_body[i] != (char)(i % 251))
+			fail_msg("body byte %zu differs", i);
+	xasprintf(&cause, "got %zu", n);
+	assert_string_equal(o.body, cause);
+	free(cause);
+	outcome_clear(&o);
+	free(body);
+	free(u);
+}
+
+static void
+test_post_empty(void **state)
+{
+	struct fixture *fx = *state;
+	struct outcome o = { 0 };
+	char *u = url(fx, "/post"), *cause = NULL;
+
+	o.fx = fx;
+	assert_non_null(http_post(fx->http, u, NULL, NULL, 0, 2000, 1024,
+	    done_cb, &o, &cause));
+	run_for(fx, 3000);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 200);
+	assert_string_equal(fx->last_method, "POST");
+	assert_int_equal(fx->last_len, 0);
+	assert_string_equal(o.body, "got 0");
+	outcome_clear(&o);
+	free(u);
+}
+
+static void
+test_response_date(void **state)
+{
+	struct fixture *fx = *state;
+	struct outcome o = { 0 };
+	char *u = url(fx, "/date"), *cause = NULL;
+	time_t now = time(NULL);
+
+	o.fx = fx;
+	assert_non_null(http_post(fx->http, u, NULL, "x", 1, 2000, 1024,
+	    done_cb, &o, &cause));
+	run_for(fx, 3000);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 401);
+	assert_int_equal(o.date, 784111777);
+	outcome_clear(&o);
+
+	/* evhttp stamps its own Date on the others: the current time. */
+	o.fx = fx;
+	free(u);
+	u = url(fx, "/ok");
+	assert_non_null(http_get(fx->http, u, NULL, 2000, 1024, done_cb, &o,
+	    &cause));
+	run_for(fx, 3000);
+	assert_true(o.ok);
+	assert_true(o.date >= now - 2 && o.date <= now + 5);
+	outcome_clear(&o);
+	free(u);
+}
+
+static void
+test_refused_post(void **state)
+{
+	struct fixture *fx = *state;
+	struct outcome o = { 0 };
+	char *cause = NULL;
+
+	/* A transport failure has no status and no date. */
+	o.fx = fx;
+	assert_non_null(http_post(fx->http, "http://127.0.0.1:1/x", NULL, "x",
+	    1, 2000, 1024, done_cb, &o, &cause));
+	run_for(fx, 3000);
+	assert_int_equal(o.called, 1);
+	assert_false(o.ok);
+	assert_int_equal(o.date, 0);
+	assert_non_null(o.error);
+	outcome_clear(&o);
+}
+
+static void
+test_post_debug_masks_authorization(void **state)
+{
+	struct fixture *fx = *state;
+	struct outcome o = { 0 };
+	char *u = url(fx, "/post"), *cause = NULL, buf[65536];
+	const char *hdrs[] = {
+		"Authorization: OAuth oauth_signature=\"%26TopSecret42\"",
+		NULL,
+	};
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	/* Debug on: curl's request head is logged line by line, to stderr
+	 * (captured here), with the Authorization line masked. */
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	log_set_debug(1);
+	o.fx = fx;
+	assert_non_null(http_post(fx->http, u, hdrs, "x", 1, 2000, 1024,
+	    done_cb, &o, &cause));
+	run_for(fx, 3000);
+	log_set_debug(getenv("TEST_DEBUG") != NULL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	assert_true(o.ok);
+	assert_string_equal(fx->last_auth,
+	    "OAuth oauth_signature=\"%26TopSecret42\"");
+	assert_non_null(strstr(buf, "curl > POST /post"));
+	assert_non_null(strstr(buf, "curl > Authorization: <masked>"));
+	assert_null(strstr(buf, "TopSecret42"));
+	outcome_clear(&o);
+	free(u);
+}
+
 int
 main(void)
 {
@@ -563,6 +751,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_many_parallel, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_post_body_and_headers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_empty, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_response_date, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refused_post, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_post_debug_masks_authorization, setup, teardown),
 	};
 
 	/* The in-process server writes to sockets the client dropped. */

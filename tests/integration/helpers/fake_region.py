@@ -7,7 +7,7 @@
                  [--http-port 0] [--http-host 127.0.0.1] [--amp-host 127.0.0.1]
                  [--control-port 0] [--record FILE] [--log FILE]
                  [--ready-file FILE] [--no-push-dhcp] [--gating]
-                 [--version 3.4.0] [--dhcp-retry 0.1]
+                 [--version 3.4.0] [--dhcp-retry 0.1] [--layer2]
 
 Written from /work/shared/spec/maas-rpc.md; as far as the rack can see it
 behaves like a 3.4 region:
@@ -37,6 +37,77 @@ behaves like a 3.4 region:
   silent_register; drop_all closes the current rack connections once;
   http_mode normal|html|badjson|wrongshape|huge (valid JSON padded to
   20 MiB)|slow (normal answer after 30 s)|503.
+
+The rack refresh (maas-rack-refresh.md; contract FAKE_REGION_REFRESH_API.md):
+
+* RequestRackRefresh(system_id) -> consumer_key (18 alnum), token_key (18),
+  token_secret (32): per rack, created once, kept in DIR/tokens.json (so
+  stable across calls and regions); unknown system_id -> UNHANDLED.
+* POST /MAAS/metadata/2012-03-01/ (or /latest/; repeated slashes between
+  the path components are tolerated, as Django's ^[/]* does) on the HTTP
+  listener.  Answers 200 "OK", or the status with the cause as body:
+  - 401: no/garbled Authorization, one of the six oauth_* parameters
+    missing, oauth_version not 1.0, a method other than PLAINTEXT (the fake
+    region does not check HMAC-SHA1), unknown token, consumer key not the
+    token's, timestamp older than 300 s by the region's clock, nonce already
+    used with that consumer/token (nonces are stored, in DIR/nonces.json,
+    before the signature is checked, as piston does), signature not
+    "&<token_secret>", or oauth_token not extractable by MAAS's whitespace
+    split.  WWW-Authenticate: OAuth realm="OAuth".
+  - 403: a valid token that is not a node's (POST /user-token makes one).
+  - 400: a body that is not multipart/form-data or is malformed (parsed
+    on bytes by refresh_codec.py, not by cgi/email: binary file parts are
+    kept as they are), op not "signal" (query string or body), status missing or not a
+    SIGNAL_STATUS, exit_status (or script_result/result) not an integer.
+  Only parts with a filename are files (Django's request.FILES).  A file
+  "50-maas-01-commissioning.out" with exit_status 0 (absent = 0) is checked
+  like process_lxd_results/update_node_interfaces (3.2-3.4; the pure codecs
+  are in refresh_codec.py); a bad one still
+  gets 200 and its cause is recorded; a good one replaces the rack's stored
+  interfaces in DIR/rack-interfaces.json: broadcast interfaces only (not the
+  OpenBMC MAC nor IPoIB), global-scope addresses, mode from
+  network-extra links (matched on the textual IP, default static), /32 and
+  /128 widened by fix_link_addresses, interfaces missing from the report
+  deleted; a physical MAC or an address reported by another rack is taken
+  from that rack (MAAS's global uniqueness).  Every answer of the HTTP
+  listener (discovery too) carries a Date from the region's (possibly
+  skewed) clock.
+* Control API additions:
+  GET /refreshes[?system_id=X]: one entry per metadata POST received by
+  this process, in order: {time, system_id, http_status (0 when fault down
+  closed the connection), error, status, message, exit_status (null when
+  absent), files, validation_error, processed} plus two extensions: notes
+  (list of warnings, e.g. a commissioning part sent without filename, a
+  part over 1 MiB) and peer (client IP).
+  GET /rack-interfaces?system_id=X: {interfaces: {ifname: {type, mac,
+  enabled, parents, vid, links: [{address: "ip/prefix", mode}]}}, updated}
+  plus the extension known (the system_id is a registered rack).
+  POST /fault {"metadata": normal|skew|500_once|401_always|500_always|down}
+  (skew: the region's clock is one hour ahead while the mode is skew;
+  500_once and 500_always answer after the OAuth check, so the nonce is
+  spent; down closes the connection without an answer) and/or
+  {"clock_skew": seconds} (added to the region's clock, permanently).
+  POST /layer2 {"enabled": bool} (--layer2 at start): ListNodePowerParameters
+  returns only nodes whose BMC IP (power_address: an IP, ip:port, [v6]:port
+  or a URL) lies in its best subnet (the longest-prefix subnet, among every
+  rack's stored subnets, containing it) on which the rack has an address of
+  any mode; a rack without stored interfaces gets [].  Off: unchanged.
+  POST /dhcp-config {"vlan_cidr", "primary", "secondary"|null, "family",
+  "push"} -> {"ok", "configs": {system_id: ConfigureDHCPv4/6 arguments},
+  "pushed": {system_id: {"ok", "error"}}}: the interface is the rack's best
+  one (a static address in the CIDR first, else a dhcp one; bond >
+  physical > VLAN), failover peers (name failover-vlan-<vlan_id>) from each
+  rack's static address, ntp/dns servers default to the rack's own address
+  (ntp plus the peer's).  Optional keys (extensions): vlan_id (5001), mtu
+  (1500), pools (default: the upper half of the CIDR), router_ip (""),
+  dns_servers, ntp_servers, domain_name ("maas"), search_list (["maas"]),
+  hosts ([]), omapi_key, timeout (40 s per push).  400: bad request; 409: a
+  rack has no address on the CIDR, or (with a secondary) no static one.
+  With "push": true the arguments are also stored in DIR/dhcp.json (by
+  hostname: re-sent when the rack registers again, like POST /dhcp) and
+  sent to one connection of each rack; "ok" is false if a push failed.
+  POST /user-token: credentials of a non-node token (extension).
+  GET /status also shows layer2 and region_time.
 """
 import argparse
 import fcntl
@@ -54,16 +125,20 @@ import time
 import zlib
 from urllib.parse import parse_qs, urlparse, ParseResult
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from refresh_codec import (  # noqa: E402 (after the path)
+    COMMISSIONING, OAUTH_PARAMS, SIGNAL_STATUSES, BadDocument, bmc_ip,
+    maas_token_of_header, parse_commissioning, parse_multipart, split_oauth_header)
 from twisted.internet import defer, protocol, reactor
 from twisted.protocols import amp
 from twisted.python import failure, log
-from twisted.web import resource, server
+from twisted.web import http, resource, server
 
 ARGS = None
 FAULT_NAMES = ("mark_failed_violation", "wrong_secret", "garbage", "oversized_key", "truncated",
                "reject_register", "silent_register")
 HTTP_MODES = ("normal", "html", "badjson", "wrongshape", "huge", "slow", "503")
-FAULTS = {"http_mode": "normal"}
+FAULTS = {"http_mode": "normal", "metadata": "normal", "clock_skew": 0}
 CONNS = []              # live Region protocols
 LOOPS = {}              # AMP listening port -> event-loop name
 CALLS = []              # in-memory copy of the record (used without --record)
@@ -418,12 +493,19 @@ class GetTimeConfiguration(amp.Command):
     errors = errs(NoSuchNode)
 
 
+class RequestRackRefresh(amp.Command):
+    """MAAS 3.4 region.py: the rack's OAuth credentials for its refresh."""
+    arguments = [(b"system_id", U())]
+    response = [(b"consumer_key", U()), (b"token_key", U()), (b"token_secret", U())]
+    errors = {}
+
+
 REGION_COMMANDS = {c.__name__: c for c in [
     Authenticate, Identify, Ping, RegisterRackController, UpdateServices,
     UpdateLeases, UpdateLease, UpdateNodePowerState, RegisterEventType,
     SendEvent, SendEventMACAddress, SendEventIPAddress, MarkNodeFailed,
     ListNodePowerParameters, ReportForeignDHCPServer, UpdateControllerState,
-    GetControllerType, GetTimeConfiguration]}
+    GetControllerType, GetTimeConfiguration, RequestRackRefresh]}
 
 
 # --- region -> rack (src/provisioningserver/rpc/cluster.py) ----------------------
@@ -955,7 +1037,19 @@ class Region(amp.AMP):
     @ListNodePowerParameters.responder
     def list_node_power_parameters(self, uuid):
         self.known_rack(uuid)
-        return {"nodes": take_power_nodes()}
+        return {"nodes": take_power_nodes(uuid if LAYER2[0] else None)}
+
+    @RequestRackRefresh.responder
+    def request_rack_refresh(self, system_id):
+        # RackController.objects.get(): an unknown id is an undeclared
+        # DoesNotExist, which reaches the rack as UNHANDLED.
+        if system_id not in known_racks().values():
+            raise LookupError("RackController matching query does not exist (%r)."
+                              % system_id)
+        creds = rack_credentials(system_id)
+        log.msg("%s: RequestRackRefresh from %s (%s): starting refresh" % (
+            self.loop, system_id, self.peer))
+        return dict(creds)
 
     @ReportForeignDHCPServer.responder
     def report_foreign_dhcp(self, system_id, interface_name, dhcp_ip=None):
@@ -1006,14 +1100,19 @@ def check_versions_state(state):
                     raise TypeError("bad %s.%s: %r" % (kind, k, v))
 
 
-def take_power_nodes():
+def take_power_nodes(layer2_rack=None):
     """list_cluster_nodes_power_parameters: <= 10 nodes, <= ~60 KiB, each
-    node not handed out again for 5 minutes (marks shared through DIR)."""
+    node not handed out again for 5 minutes (marks shared through DIR).
+    With LAYER2_RACK (a system_id), only the nodes whose BMC is on a subnet
+    where that rack has an address (get_bmc_accessible_nodes)."""
     now = time.time()
     with DBLock("nodes"):
         db = load_json("nodes.json", {"nodes": [], "marks": {}})
         marks = db.setdefault("marks", {})
-        due = [n for n in db.get("nodes", [])
+        nodes = db.get("nodes", [])
+        if layer2_rack is not None:
+            nodes = layer2_nodes(layer2_rack, nodes)
+        due = [n for n in nodes
                if now - marks.get(n["system_id"], 0) >= 300]
         due.sort(key=lambda n: marks.get(n["system_id"], 0))
         out, size = [], 0
@@ -1063,6 +1162,379 @@ def push_dhcp(sid):
         yield d
 
 
+# --- refresh: credentials (RequestRackRefresh) -----------------------------------
+LAYER2 = [False]        # ListNodePowerParameters filtered by layer 2 (--layer2, POST /layer2)
+REFRESHES = []          # one entry per metadata POST this process received
+METADATA_MODES = ("normal", "skew", "500_once", "401_always", "500_always", "down")
+ALNUM = string.ascii_letters + string.digits
+TIMESTAMP_THRESHOLD = 300
+METADATA_PATH = re.compile(r"^/+MAAS/+metadata/+([^/]+)/+$")
+
+
+def region_now():
+    """The region's clock: skewed by clock_skew, plus one hour in mode skew."""
+    return (time.time() + float(FAULTS.get("clock_skew", 0)) +
+            (3600 if FAULTS.get("metadata") == "skew" else 0))
+
+
+def random_alnum(n):
+    rnd = random.SystemRandom()
+    return "".join(rnd.choice(ALNUM) for _ in range(n))
+
+
+def rack_credentials(sid):
+    """NodeKey.get_token_for_node: the rack's token, created once, stable."""
+    with DBLock("tokens"):
+        db = load_json("tokens.json", {"racks": {}, "users": {}})
+        creds = db["racks"].get(sid)
+        if creds is None:
+            creds = {"consumer_key": random_alnum(18), "token_key": random_alnum(18),
+                     "token_secret": random_alnum(32)}
+            db["racks"][sid] = creds
+            save_json("tokens.json", db)
+        return creds
+
+
+def user_credentials():
+    """A token that is not a node key (a user's API key): the metadata API
+    authenticates it and then refuses it with 403."""
+    with DBLock("tokens"):
+        db = load_json("tokens.json", {"racks": {}, "users": {}})
+        creds = {"consumer_key": random_alnum(18), "token_key": random_alnum(18),
+                 "token_secret": random_alnum(32)}
+        db["users"][creds["token_key"]] = creds
+        save_json("tokens.json", db)
+        return creds
+
+
+def find_token(token_key):
+    """(system_id or None for a user token, credentials) or (None, None)."""
+    db = load_json("tokens.json", {"racks": {}, "users": {}})
+    for sid, creds in db["racks"].items():
+        if creds["token_key"] == token_key:
+            return sid, creds
+    creds = db["users"].get(token_key)
+    return (None, creds) if creds else (None, None)
+
+
+# --- refresh: OAuth 1.0 as piston checks it ------------------------------------------
+class HTTPRefusal(Exception):
+    """An HTTP error answer: status code and the cause (the body)."""
+
+    def __init__(self, code, cause):
+        super().__init__(cause)
+        self.code, self.cause = code, cause
+
+
+def check_oauth(header):
+    """The rack's system_id for a valid Authorization header; else
+    HTTPRefusal 401 (403 for a valid non-node token).  Order as piston's
+    verify_request: parameters, version, consumer, token, timestamp, nonce
+    (stored before the signature is checked), signature."""
+    if not header:
+        raise HTTPRefusal(401, "no Authorization header")
+    try:
+        p = split_oauth_header(header)
+    except ValueError as e:
+        raise HTTPRefusal(401, str(e))
+    missing = [k for k in OAUTH_PARAMS if k not in p]
+    if missing:
+        raise HTTPRefusal(401, "OAuth parameters missing: %s" % ", ".join(missing))
+    if "oauth_version" in p and p["oauth_version"] != "1.0":
+        raise HTTPRefusal(401, "OAuth version %r not supported" % p["oauth_version"])
+    if p["oauth_signature_method"] != "PLAINTEXT":
+        raise HTTPRefusal(401, "signature method %r not supported by the fake region "
+                          "(PLAINTEXT only)" % p["oauth_signature_method"])
+    sid, creds = find_token(p["oauth_token"])
+    if creds is None:
+        raise HTTPRefusal(401, "invalid access token: %r" % p["oauth_token"])
+    if creds["consumer_key"] != p["oauth_consumer_key"]:
+        raise HTTPRefusal(401, "invalid consumer %r for token %r" % (
+            p["oauth_consumer_key"], p["oauth_token"]))
+    try:
+        ts = int(p["oauth_timestamp"])
+    except ValueError:
+        raise HTTPRefusal(401, "invalid timestamp %r" % p["oauth_timestamp"])
+    now = int(region_now())
+    if now - ts > TIMESTAMP_THRESHOLD:
+        raise HTTPRefusal(401, "Expired timestamp: given %d and now %d has a greater "
+                          "difference than threshold %d" % (ts, now, TIMESTAMP_THRESHOLD))
+    with DBLock("nonces"):
+        db = load_json("nonces.json", {})
+        key = "%s %s" % (p["oauth_consumer_key"], p["oauth_token"])
+        seen = db.setdefault(key, [])
+        if p["oauth_nonce"] in seen:
+            raise HTTPRefusal(401, "Nonce already used: %s" % p["oauth_nonce"])
+        seen.append(p["oauth_nonce"])
+        del seen[:-20000]
+        save_json("nonces.json", db)
+    if p["oauth_signature"] != "&" + creds["token_secret"]:
+        raise HTTPRefusal(401, "Invalid signature %r" % p["oauth_signature"])
+    if maas_token_of_header(header) != p["oauth_token"]:
+        raise HTTPRefusal(401, "No oauth token found for metadata request (MAAS splits "
+                          "the header on whitespace)")
+    if sid is None:
+        raise HTTPRefusal(403, "Not authenticated as a known node.")
+    return sid
+
+
+def store_rack_interfaces(sid, interfaces):
+    """update_node_interfaces: the report replaces the rack's interfaces
+    (missing ones are deleted).  Physical interfaces are unique by MAC and
+    static IPs by address across racks: another rack loses them."""
+    with DBLock("interfaces"):
+        db = load_json("rack-interfaces.json", {})
+        macs = {e["mac"] for e in interfaces.values() if e["type"] == "physical"}
+        ips = {l["address"].split("/")[0] for e in interfaces.values() for l in e["links"]}
+        for other, rec in db.items():
+            if other == sid:
+                continue
+            gone = [n for n, e in rec["interfaces"].items()
+                    if e["type"] == "physical" and e["mac"] in macs]
+            for n in gone:
+                log.msg("refresh: MAC %s moves from rack %s (%s) to rack %s" % (
+                    rec["interfaces"][n]["mac"], other, n, sid))
+                del rec["interfaces"][n]
+            for e in rec["interfaces"].values():
+                e["parents"] = [p for p in e["parents"] if p not in gone]
+                e["links"] = [l for l in e["links"] if l["address"].split("/")[0] not in ips]
+        db[sid] = {"interfaces": interfaces, "updated": time.time()}
+        save_json("rack-interfaces.json", db)
+
+
+def rack_interfaces(sid):
+    return load_json("rack-interfaces.json", {}).get(sid, {"interfaces": {}, "updated": None})
+
+
+# --- layer 2 (get_bmc_accessible_nodes) and DHCP (dhcp.py) from stored interfaces ----
+def rack_links(sid):
+    """[(ifname, interface record, ip_interface, mode)] of a rack."""
+    out = []
+    for name, e in sorted(rack_interfaces(sid)["interfaces"].items()):
+        for link in e["links"]:
+            out.append((name, e, ipaddress.ip_interface(link["address"]), link["mode"]))
+    return out
+
+
+def layer2_nodes(sid, nodes):
+    """Nodes whose BMC IP lies in its best subnet (longest prefix among every
+    rack's stored subnets) on which this rack has an address, any mode."""
+    every = set()
+    for rec in load_json("rack-interfaces.json", {}).values():
+        for e in rec["interfaces"].values():
+            for link in e["links"]:
+                every.add(ipaddress.ip_interface(link["address"]).network)
+    mine = {ip.network for _, _, ip, _ in rack_links(sid)}
+    out = []
+    for n in nodes:
+        ip = bmc_ip(n.get("context"))
+        if ip is None:
+            continue
+        subnets = [net for net in every if net.version == ip.version and ip in net]
+        if subnets and max(subnets, key=lambda net: net.prefixlen) in mine:
+            out.append(n)
+    return out
+
+
+INTERFACE_RANK = {"bond": 0, "physical": 1, "bridge": 1, "vlan": 2}
+
+
+def best_interface(sid, net):
+    """get_interfaces_with_ip_on_vlan + get_best_interface: the rack's
+    interface with a static (STICKY) address in NET, else one with a DHCP
+    (DISCOVERED) address; a bond beats a physical beats a VLAN interface.
+    -> (ifname, static address or None), or (None, None)."""
+    cands = [(name, e, ip, mode) for name, e, ip, mode in rack_links(sid)
+             if ip.version == net.version and ip.ip in net]
+    static = [c for c in cands if c[3] == "static"]
+    pool = static or cands
+    if not pool:
+        return None, None
+    best = min(pool, key=lambda c: INTERFACE_RANK.get(c[1]["type"], 3))
+    addr = next((str(c[2].ip) for c in static if c[0] == best[0]), None)
+    return best[0], addr
+
+
+def dhcp_config_for(body):
+    """POST /dhcp-config: {sid: ConfigureDHCPv4/6 arguments} MAAS would send
+    for the VLAN of VLAN_CIDR with PRIMARY (and SECONDARY) racks; raises
+    HTTPRefusal (400 bad request, 409 the racks cannot serve that VLAN)."""
+    try:
+        net = ipaddress.ip_network(str(body.get("vlan_cidr")))
+    except ValueError as e:
+        raise HTTPRefusal(400, "vlan_cidr: %s" % e)
+    family = body.get("family", net.version)
+    if family not in (4, 6) or family != net.version:
+        raise HTTPRefusal(400, "family %r does not match vlan_cidr %s" % (family, net))
+    primary, secondary = body.get("primary"), body.get("secondary")
+    racks = known_racks()
+    sids = set(racks.values())
+    if primary not in sids:
+        raise HTTPRefusal(400, "primary %r is not a known rack" % primary)
+    if secondary is not None and (secondary not in sids or secondary == primary):
+        raise HTTPRefusal(400, "secondary %r must be another known rack" % secondary)
+    vlan_id = int(body.get("vlan_id", 5001))
+    roles = [(primary, "primary")] + ([(secondary, "secondary")] if secondary else [])
+    chosen = {sid: best_interface(sid, net) for sid, _ in roles}
+    for sid, role in roles:
+        if chosen[sid][0] is None:
+            raise HTTPRefusal(409, "rack %s (%s) has no interface with an address on %s "
+                              "(gen_managed_vlans_for yields nothing)" % (sid, role, net))
+    for sid, role in roles:
+        if secondary and chosen[sid][1] is None:
+            raise HTTPRefusal(409, "rack %s (%s) has no static address on %s: no failover "
+                              "peer address (get_ip_address_for_rack_controller)"
+                              % (sid, role, net))
+    pools = body.get("pools")
+    if pools is None:
+        hosts = net.num_addresses
+        low = net.network_address + hosts // 2 + (1 if net.version == 6 else 0)
+        high = net.broadcast_address - 1
+        pools = [{"ip_range_low": str(low), "ip_range_high": str(high)}]
+    peer_name = "failover-vlan-%d" % vlan_id
+    out = {}
+    for sid, role in roles:
+        ifname, addr = chosen[sid]
+        others = [s for s, _ in roles if s != sid]
+        peers = []
+        if secondary:
+            peers = [{"name": peer_name, "mode": role, "address": addr,
+                      "peer_address": chosen[others[0]][1]}]
+        own = [addr] if addr else []
+        ntp = own + ([chosen[others[0]][1]] if secondary else [])
+        subnet = {"subnet": str(net.network_address), "subnet_mask": str(net.netmask),
+                  "subnet_cidr": str(net), "broadcast_ip": str(net.broadcast_address),
+                  "router_ip": body.get("router_ip", ""),
+                  "dns_servers": body.get("dns_servers", own),
+                  "ntp_servers": body.get("ntp_servers", ntp),
+                  "domain_name": body.get("domain_name", "maas"),
+                  "search_list": body.get("search_list", ["maas"]),
+                  "pools": [dict({"dhcp_snippets": []}, **p,
+                                 **({"failover_peer": peer_name} if secondary else {}))
+                            for p in pools],
+                  "dhcp_snippets": [], "disabled_boot_architectures": []}
+        out[sid] = {"omapi_key": body.get("omapi_key", EMPTY_DHCP["omapi_key"]),
+                    "failover_peers": peers,
+                    "shared_networks": [{"name": "vlan-%d" % vlan_id,
+                                         "mtu": int(body.get("mtu", 1500)),
+                                         "interface": ifname, "subnets": [subnet]}],
+                    "hosts": body.get("hosts", []), "interfaces": [{"name": ifname}],
+                    "global_dhcp_snippets": []}
+    return out
+
+
+# --- HTTP: the metadata API (POST <maas_url>/metadata/2012-03-01/) -------------------
+class RegionRequest(server.Request):
+    """Keeps Twisted from parsing multipart bodies with cgi (deprecated, and
+    it answers 400 itself on a bad body): the metadata handler parses them."""
+    hidden_ctype = None
+
+    def requestReceived(self, command, path, version):
+        ct = self.requestHeaders.getRawHeaders(b"content-type")
+        if ct and ct[0].lower().lstrip().startswith(b"multipart/"):
+            self.hidden_ctype = ct
+            self.requestHeaders.setRawHeaders(b"content-type", [b"application/x-fake"])
+        super().requestReceived(command, path, version)
+
+    def process(self):
+        if self.hidden_ctype:
+            self.requestHeaders.setRawHeaders(b"content-type", self.hidden_ctype)
+        super().process()
+
+
+def metadata_post(request):
+    """VersionIndexHandler.signal for a rack: checks, records, answers."""
+    entry = {"time": time.time(), "system_id": None, "http_status": 200, "error": None,
+             "status": None, "message": None, "exit_status": None, "files": [],
+             "validation_error": None, "processed": False, "notes": [],
+             "peer": request.getClientAddress().host}
+    REFRESHES.append(entry)
+    del REFRESHES[:-10000]
+    request.setHeader(b"date", http.datetimeToString(region_now()))
+    mode = FAULTS.get("metadata", "normal")
+    if mode == "down":
+        entry.update(http_status=0, error="fault down: connection closed")
+        log.msg("metadata POST from %s: fault down, closing" % entry["peer"])
+        request.channel.transport.loseConnection()
+        return server.NOT_DONE_YET
+    try:
+        if mode == "401_always":
+            raise HTTPRefusal(401, "fault 401_always")
+        sid = check_oauth((request.getHeader(b"authorization") or b"").decode("latin-1"))
+        entry["system_id"] = sid
+        ctype = request.getHeader(b"content-type")
+        body = request.content.read()
+        try:
+            parts = parse_multipart(body, (ctype or b"").decode("latin-1"))
+        except ValueError as e:
+            raise HTTPRefusal(400, "bad multipart body: %s" % e)
+        fields, files = {}, {}
+        for part in parts:
+            if part["filename"] is None:
+                fields[part["name"]] = part["data"].decode("utf-8", "replace")
+            else:
+                files[part["name"]] = part["data"]
+                entry["files"].append(part["name"])
+        qs = parse_qs(urlparse(request.uri.decode("latin-1")).query)
+        op = (qs.get("op") or [None])[0] or fields.get("op")
+        if op != "signal":
+            raise HTTPRefusal(400, "Unrecognised signature: method=POST op=%s" % op)
+        status = fields.get("status")
+        entry["status"], entry["message"] = status, fields.get("error")
+        if status is None:
+            raise HTTPRefusal(400, "status: This field is required.")
+        if status not in SIGNAL_STATUSES:
+            raise HTTPRefusal(400, "Unknown status: %s" % status)
+        raw_exit = next((fields[k] for k in ("exit_status", "script_result", "result")
+                         if k in fields), "0")
+        try:
+            exit_status = int(raw_exit)
+        except ValueError:
+            raise HTTPRefusal(400, "exit_status: %r is not an integer" % raw_exit)
+        entry["exit_status"] = exit_status if any(
+            k in fields for k in ("exit_status", "script_result", "result")) else None
+        for name in fields:
+            if name.startswith(COMMISSIONING):
+                entry["notes"].append("part %r has no filename: not a file for Django, "
+                                      "ignored" % name)
+        for name, data in files.items():
+            if len(data) > 1024 * 1024:
+                entry["notes"].append("part %r is %d bytes (> 1 MiB ScriptResult field)"
+                                      % (name, len(data)))
+        if mode in ("500_once", "500_always"):
+            if mode == "500_once":
+                FAULTS["metadata"] = "normal"
+            raise HTTPRefusal(500, "fault %s" % mode)
+        out = files.get(COMMISSIONING + ".out")
+        if out is not None and exit_status == 0:
+            try:
+                interfaces = parse_commissioning(out)
+            except BadDocument as e:
+                entry["validation_error"] = str(e)
+                log.msg("refresh: rack %s: Failed processing commissioning data: %s "
+                        "(answered 200 as MAAS does)" % (sid, e))
+            else:
+                store_rack_interfaces(sid, interfaces)
+                entry["processed"] = True
+                log.msg("refresh: rack %s reported %d interfaces: %s" % (
+                    sid, len(interfaces), ", ".join(sorted(interfaces))))
+        elif out is not None:
+            entry["notes"].append("%s.out with exit_status %d: not processed"
+                                  % (COMMISSIONING, exit_status))
+        log.msg("metadata POST from %s (%s): %s %r files=%s" % (
+            entry["peer"], sid, status, entry["message"], entry["files"]))
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return b"OK"
+    except HTTPRefusal as e:
+        entry.update(http_status=e.code, error=e.cause)
+        log.msg("metadata POST from %s: %d %s" % (entry["peer"], e.code, e.cause))
+        request.setResponseCode(e.code)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        if e.code == 401:
+            request.setHeader(b"www-authenticate", b'OAuth realm="OAuth"')
+        return e.cause.encode("utf-8", "replace") + b"\n"
+
+
 # --- HTTP: discovery ---------------------------------------------------------------
 def eventloops():
     merged = {}
@@ -1083,6 +1555,19 @@ HUGE = []
 
 class RPCInfo(resource.Resource):
     isLeaf = True
+
+    def render(self, request):
+        # Every answer of the region's HTTP server is dated by its clock.
+        request.setHeader(b"date", http.datetimeToString(region_now()))
+        return super().render(request)
+
+    def render_POST(self, request):
+        m = METADATA_PATH.match(request.path.decode("latin-1"))
+        if m and m.group(1) in ("2012-03-01", "latest"):
+            return metadata_post(request)
+        request.setResponseCode(404)
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        return NOT_FOUND
 
     def render_GET(self, request):
         if request.path != b"/MAAS/rpc/":
@@ -1158,7 +1643,8 @@ class Control(resource.Resource):
             return to_json(request, {
                 "name": ARGS.name, "pid": os.getpid(), "http_port": HTTP_PORT[0],
                 "amp_ports": list(LOOPS), "eventloops": list(LOOPS.values()),
-                "faults": FAULTS, "dhcp_push": DHCP_PUSH})
+                "faults": FAULTS, "dhcp_push": DHCP_PUSH, "layer2": LAYER2[0],
+                "region_time": region_now()})
         if p == "/connections":
             return to_json(request, [{
                 "loop": c.loop, "peer": c.peer,
@@ -1166,6 +1652,18 @@ class Control(resource.Resource):
                 "region_authenticated": c.region_authenticated,
                 "registered": c.registered, "system_id": c.system_id,
                 "hostname": c.hostname} for c in CONNS])
+        if p == "/refreshes":
+            out = list(REFRESHES)
+            if "system_id" in q:
+                out = [e for e in out if e["system_id"] in q["system_id"]]
+            return to_json(request, out)
+        if p == "/rack-interfaces":
+            sid = (q.get("system_id") or [None])[0]
+            if not sid:
+                return to_json(request, {"ok": False, "error": "system_id missing"}, 400)
+            rec = dict(rack_interfaces(sid))
+            rec["known"] = sid in known_racks().values()
+            return to_json(request, rec)
         if p == "/calls":
             out = recorded_calls()
             if "command" in q:
@@ -1234,6 +1732,18 @@ class Control(resource.Resource):
         if p == "/call":
             self.do_call(request, body)
             return server.NOT_DONE_YET
+        if p == "/layer2":
+            if not isinstance(body.get("enabled"), bool):
+                return to_json(request, {"ok": False, "error": "enabled: true or false"}, 400)
+            LAYER2[0] = body["enabled"]
+            log.msg("control: layer-2 filter of ListNodePowerParameters %s"
+                    % ("on" if LAYER2[0] else "off"))
+            return to_json(request, {"ok": True, "layer2": LAYER2[0]})
+        if p == "/user-token":
+            return to_json(request, dict(user_credentials(), ok=True))
+        if p == "/dhcp-config":
+            self.dhcp_config(request, body)
+            return server.NOT_DONE_YET
         return to_json(request, {"ok": False, "error": "no such path %s" % p}, 404)
 
     def fault(self, request, body):
@@ -1243,6 +1753,16 @@ class Control(resource.Resource):
                                          % ", ".join(HTTP_MODES)}, 400)
             FAULTS["http_mode"] = body["http_mode"]
             del HUGE[:]
+        if "metadata" in body:
+            if body["metadata"] not in METADATA_MODES:
+                return to_json(request, {"ok": False, "error": "metadata: one of %s"
+                                         % ", ".join(METADATA_MODES)}, 400)
+            FAULTS["metadata"] = body["metadata"]
+        if "clock_skew" in body:
+            v = body["clock_skew"]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return to_json(request, {"ok": False, "error": "clock_skew: seconds"}, 400)
+            FAULTS["clock_skew"] = v
         if "name" in body:
             name = body["name"]
             if name == "drop_all":      # close every current rack connection once
@@ -1255,6 +1775,47 @@ class Control(resource.Resource):
                                          % ", ".join(FAULT_NAMES)}, 400)
         log.msg("control: faults now %s" % json.dumps(FAULTS))
         return to_json(request, {"ok": True, "faults": FAULTS})
+
+    @defer.inlineCallbacks
+    def dhcp_config(self, request, body):
+        def reply(obj, code=200):
+            if not request.finished and not request._disconnected:
+                request.write(to_json(request, obj, code))
+                request.finish()
+        try:
+            configs = dhcp_config_for(body)
+        except HTTPRefusal as e:
+            log.msg("control: dhcp-config refused (%d): %s" % (e.code, e.cause))
+            return reply({"ok": False, "error": e.cause}, e.code)
+        except (TypeError, ValueError) as e:
+            return reply({"ok": False, "error": "bad request: %s" % e}, 400)
+        out = {"ok": True, "configs": configs, "pushed": {}}
+        if not body.get("push"):
+            return reply(out)
+        cmd = ConfigureDHCPv6 if ipaddress.ip_network(body["vlan_cidr"]).version == 6 \
+            else ConfigureDHCPv4
+        fam = "v6" if cmd is ConfigureDHCPv6 else "v4"
+        hosts = {s: h for h, s in known_racks().items()}
+        with DBLock("dhcp"):                # what processDHCP re-sends on registration
+            db = load_json("dhcp.json", {})
+            for sid, args in configs.items():
+                db.setdefault(hosts[sid], {})[fam] = args
+            save_json("dhcp.json", db)
+
+        def one(sid, args):
+            conns = [c for c in CONNS if c.registered and not c.closing and c.system_id == sid]
+            if not conns:
+                return defer.succeed({"ok": False, "error": "rack %s is not connected" % sid})
+            d = random.choice(conns).call(cmd, args, timeout=float(body.get("timeout", 40)))
+            return d.addCallbacks(lambda _: {"ok": True, "error": None},
+                                  lambda f: {"ok": False, "error": f.getErrorMessage()})
+        sids = list(configs)
+        results = yield defer.gatherResults([one(s, configs[s]) for s in sids])
+        out["pushed"] = dict(zip(sids, results))
+        out["ok"] = all(r["ok"] for r in results)
+        log.msg("control: dhcp-config %s pushed: %s" % (body["vlan_cidr"],
+                                                       json.dumps(out["pushed"])))
+        reply(out)
 
     def do_call(self, request, body):
         def reply(obj, code=200):
@@ -1316,7 +1877,10 @@ def main():
     ap.add_argument("--version", default="3.4.0")
     ap.add_argument("--dhcp-retry", type=float, default=0.1,
                     help="re-push DHCP after a failure every N s (0: never)")
+    ap.add_argument("--layer2", action="store_true",
+                    help="ListNodePowerParameters returns only the rack's layer-2 nodes")
     ARGS = ap.parse_args()
+    LAYER2[0] = ARGS.layer2
     if ARGS.loops < 1 or "/" in ARGS.name:
         ap.error("--loops >= 1 and a --name without '/' are required")
     os.makedirs(ARGS.db, exist_ok=True)
@@ -1336,6 +1900,7 @@ def main():
         ports.append(port)
     save_json("eventloops-%s.json" % ARGS.name, loops)
     site = server.Site(RPCInfo())
+    site.requestFactory = RegionRequest
     http = reactor.listenTCP(ARGS.http_port, site, interface=ARGS.http_host)
     HTTP_PORT[0] = http.getHost().port
     ctl = reactor.listenTCP(ARGS.control_port, server.Site(Control()),

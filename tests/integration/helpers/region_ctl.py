@@ -14,6 +14,15 @@
   region_ctl.py --control PORT dhcp JSON             '{"hostname": h, "v4": args, "v6": args}'
                                                      pushed to rack h on registration
   region_ctl.py --control PORT eventloops-remove NAME|JSON
+  region_ctl.py --control PORT refreshes [--system-id ID]  metadata POSTs received
+  region_ctl.py --control PORT rack-interfaces ID          interfaces stored for rack ID
+  region_ctl.py --control PORT fault metadata=MODE         normal|skew|500_once|401_always|
+                                                           500_always|down
+  region_ctl.py --control PORT fault clock_skew=SECONDS    shift the region's clock
+  region_ctl.py --control PORT layer2 on|off               layer-2 ListNodePowerParameters
+  region_ctl.py --control PORT dhcp-config JSON            '{"vlan_cidr": c, "primary": id,
+                                                            "secondary": id|null, "push": true}'
+  region_ctl.py --control PORT user-token                  a non-node OAuth token
 
 Exit status: 0 on success, 1 when the answer says "ok": false or on an HTTP
 or connection error, 2 on bad usage.
@@ -76,6 +85,13 @@ def main(argv):
             body = parse_json(rest[0])
         elif rest[0].startswith("http_mode="):
             body = {"http_mode": rest[0].split("=", 1)[1]}
+        elif rest[0].startswith("metadata="):
+            body = {"metadata": rest[0].split("=", 1)[1]}
+        elif rest[0].startswith("clock_skew="):
+            try:
+                body = {"clock_skew": float(rest[0].split("=", 1)[1])}
+            except ValueError:
+                usage("clock_skew=SECONDS")
         else:
             on = rest[1] if len(rest) > 1 else "on"
             body = {"name": rest[0], "on": on.lower() in ("on", "true", "1", "yes")}
@@ -110,6 +126,26 @@ def main(argv):
             usage("dhcp needs JSON")
         body = parse_json(rest[0])
         path = "/dhcp"
+    elif verb == "refreshes":
+        sid = take_opt(rest, "--system-id")
+        path = "/refreshes" + ("?" + urllib.parse.urlencode({"system_id": sid}) if sid else "")
+        body = None
+    elif verb == "rack-interfaces":
+        if not rest:
+            usage("rack-interfaces needs a system_id")
+        path = "/rack-interfaces?" + urllib.parse.urlencode({"system_id": rest[0]})
+        body = None
+    elif verb == "layer2":
+        if not rest or rest[0] not in ("on", "off"):
+            usage("layer2 on|off")
+        path, body = "/layer2", {"enabled": rest[0] == "on"}
+    elif verb == "dhcp-config":
+        if not rest:
+            usage("dhcp-config needs JSON")
+        path, body = "/dhcp-config", parse_json(rest[0])
+        timeout = 120
+    elif verb == "user-token":
+        path, body = "/user-token", {}
     elif verb == "nodes-reset":
         path, body = "/nodes/reset", {}
     elif verb == "eventloops-remove":
