@@ -177,11 +177,12 @@ kea_leases_parse(struct kea_lease_file *f, int family, const char *text,
 	    col_index(hdr, nh, "expire") < 0 ||
 	    col_index(hdr, nh, "subnet_id") < 0 ||
 	    (family == 6 && col_index(hdr, nh, "duid") < 0) ||
-	    (family == 4 && col_index(hdr, nh, "hwaddr") < 0)) {
+	    (family == 4 && (col_index(hdr, nh, "hwaddr") < 0 ||
+	    col_index(hdr, nh, "duid") >= 0))) {
 		xasprintf(cause, "%s: not a Kea DHCPv%d lease file (header "
-		    "'%.60s' lacks address, valid_lifetime, expire, subnet_id "
-		    "or %s)", label, family, p, family == 4 ? "hwaddr" :
-		    "duid");
+		    "'%.60s': address first, then valid_lifetime, expire, "
+		    "subnet_id and %s)", label, family, p, family == 4 ?
+		    "hwaddr without duid" : "duid");
 		strv_free(hdr, nh);
 		return -1;
 	}
