@@ -38,6 +38,7 @@
 #include "kea.h"
 #include "kea_carry.h"
 #include "kea_config.h"
+#include "kea_resync.h"
 #include "leases.h"
 #include "log.h"
 #include "proc.h"
@@ -45,6 +46,7 @@
 #include "xmalloc.h"
 
 #define DHCP_MAX_WAITING	64	/* requests waiting for one apply */
+#define DHCP_RESYNC_MS		120000	/* wait this long for an HA partner */
 
 struct dhcp_inst {
 	char			*name;
@@ -79,6 +81,11 @@ struct dhcp_family {
 	struct kea_plan		 plan;
 	int			 stopping;
 	bool			 carry_failed;
+	/* HA instances that took over subnets, waiting to pull their
+	 * partner's leases (kea_resync.h). */
+	struct kea_resync	**resyncs;
+	char			**resync_names;
+	size_t			 nresyncs;
 };
 
 struct dhcp {
@@ -224,6 +231,45 @@ inst_new(struct dhcp_family *f, const char *name, const char *socket_path)
 
 static void family_apply_carry(struct dhcp_family *);
 
+/* Drop the resyncs of instance name (NULL: the finished ones). */
+static void
+resync_drop(struct dhcp_family *f, const char *name)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < f->nresyncs; i++) {
+		if (name != NULL ? strcmp(f->resync_names[i], name) == 0 :
+		    kea_resync_finished(f->resyncs[i])) {
+			kea_resync_free(f->resyncs[i]);
+			free(f->resync_names[i]);
+			continue;
+		}
+		f->resyncs[j] = f->resyncs[i];
+		f->resync_names[j++] = f->resync_names[i];
+	}
+	f->nresyncs = j;
+}
+
+static void
+resync_add(struct dhcp_family *f, const char *name, const char *socket,
+    const json_t *config, bool hold)
+{
+	struct kea_resync *r;
+
+	resync_drop(f, NULL);
+	resync_drop(f, name);
+	r = kea_resync_start(f->d->base, name, f->family, socket, config,
+	    DHCP_RESYNC_MS, hold);
+	if (r == NULL)
+		return;		/* not HA */
+	f->resyncs = xreallocarray(f->resyncs, f->nresyncs + 1,
+	    sizeof *f->resyncs);
+	f->resync_names = xreallocarray(f->resync_names, f->nresyncs + 1,
+	    sizeof *f->resync_names);
+	f->resyncs[f->nresyncs] = r;
+	f->resync_names[f->nresyncs++] = xstrdup(name);
+}
+
 /* One stop of family_apply's first phase is done; the last one starts
  * the second. */
 static void
@@ -281,6 +327,7 @@ family_prune(struct dhcp_family *f)
 		}
 		log_info("dhcp: stopping Kea instance %s (DHCPv%d): no longer "
 		    "configured by the region", f->inst[i].name, f->family);
+		resync_drop(f, f->inst[i].name);
 		c = xcalloc(1, sizeof *c);
 		c->f = f;
 		c->srv = f->inst[i].srv;
@@ -386,6 +433,8 @@ struct apply_ctx {
 	char			*socket;	/* its control socket */
 	struct kea_seed		 seed;		/* leases carried into it */
 	struct kea_ctl		*ctl;
+	json_t			*config;	/* what it was given */
+	bool			 applied;	/* and it serves it */
 };
 
 static void
@@ -393,6 +442,11 @@ apply_ctx_done(struct apply_ctx *c)
 {
 	struct dhcp_family *f = c->f;
 
+	/* Subnets new to an HA instance: its partner may hold leases it
+	 * lacks (carried on the other rack), so pull them once in touch. */
+	if (c->applied && c->seed.nsubnet_ids > 0)
+		resync_add(f, c->name, c->socket, c->config, c->seed.n == 0);
+	json_decref(c->config);
 	kea_seed_free(&c->seed);
 	free(c->name);
 	free(c->socket);
@@ -473,6 +527,7 @@ inst_applied(const struct kea_apply_result *r, void *arg)
 	struct apply_ctx *c = arg;
 	struct dhcp_family *f = c->f;
 
+	c->applied = r->status != KEA_APPLY_FAILED;
 	if (r->status != KEA_APPLY_FAILED && c->seed.n > 0) {
 		carry_verify(c);
 		return;
@@ -656,6 +711,7 @@ family_apply_carry(struct dhcp_family *f)
 		c->f = f;
 		c->name = xstrdup(plan->inst[i].name);
 		c->socket = xstrdup(plan->inst[i].socket_path);
+		c->config = json_incref(plan->inst[i].config);
 		/* Never write the file of a Kea that runs (it appends to
 		 * it): one still running had nothing to carry in phase 1. */
 		kea_server_status(in->srv, &st);
@@ -1016,6 +1072,13 @@ family_free(struct dhcp_family *f)
 	free(f->reqs);
 	free(f->waiting);
 	json_decref(f->next);
+	resync_drop(f, NULL);
+	for (i = 0; i < f->nresyncs; i++) {
+		kea_resync_free(f->resyncs[i]);
+		free(f->resync_names[i]);
+	}
+	free(f->resyncs);
+	free(f->resync_names);
 	for (i = 0; i < f->ninst; i++) {
 		kea_server_free(f->inst[i].srv);	/* stops it */
 		free(f->inst[i].name);
