@@ -455,13 +455,19 @@ apply_ctx_done(struct apply_ctx *c)
 		apply_finished(f);
 }
 
+static int
+addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
 /* Does Kea hold every carried lease?  Only then may the source files go. */
 static void
 carry_verified(int result, json_t *reply, const char *text, void *arg)
 {
 	struct apply_ctx *c = arg;
 	json_t *leases, *l;
-	uint8_t a[16];
+	uint8_t a[16], (*hit)[16];
 	size_t i, k, held = 0, n = c->seed.n;
 	bool *seen = xcalloc(n, sizeof *seen);
 	const char *ip;
@@ -470,19 +476,21 @@ carry_verified(int result, json_t *reply, const char *text, void *arg)
 	c->ctl = NULL;
 	leases = json_object_get(json_object_get(reply, "arguments"),
 	    "leases");
+	qsort(c->seed.addrs, n, sizeof *c->seed.addrs, addr_cmp);
 	json_array_foreach(leases, i, l) {
 		ip = json_string_value(json_object_get(l, "ip-address"));
 		memset(a, 0, sizeof a);
 		if (ip == NULL || inet_pton(af, ip, a) != 1)
 			continue;
-		/* addrs are in file order, not sorted: n is at most the
-		 * subnets' size, and this runs once per carry. */
-		for (k = 0; k < n; k++)
-			if (!seen[k] && memcmp(c->seed.addrs[k], a, 16) == 0) {
-				seen[k] = true;
-				held++;
-				break;
-			}
+		hit = bsearch(a, c->seed.addrs, n, sizeof *c->seed.addrs,
+		    addr_cmp);
+		if (hit == NULL)
+			continue;
+		k = (size_t)(hit - c->seed.addrs);
+		if (!seen[k]) {
+			seen[k] = true;
+			held++;
+		}
 	}
 	free(seen);
 	if (result != KEA_CTL_OK || held != n) {
