@@ -1087,6 +1087,7 @@ family_free(struct dhcp_family *f)
 	}
 	free(f->resyncs);
 	free(f->resync_names);
+	kea_plan_free(&f->plan);	/* an apply cut short */
 	for (i = 0; i < f->ninst; i++) {
 		kea_server_free(f->inst[i].srv);	/* stops it */
 		free(f->inst[i].name);

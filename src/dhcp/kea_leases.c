@@ -180,9 +180,9 @@ kea_leases_parse(struct kea_lease_file *f, int family, const char *text,
 	    (family == 4 && (col_index(hdr, nh, "hwaddr") < 0 ||
 	    col_index(hdr, nh, "duid") >= 0))) {
 		xasprintf(cause, "%s: not a Kea DHCPv%d lease file (header "
-		    "'%.60s': address first, then valid_lifetime, expire, "
-		    "subnet_id and %s)", label, family, p, family == 4 ?
-		    "hwaddr without duid" : "duid");
+		    "'%.*s': address first, then valid_lifetime, expire, "
+		    "subnet_id and %s)", label, family, (int)(ll < 60 ? ll : 60),
+		    p, family == 4 ? "hwaddr without duid" : "duid");
 		strv_free(hdr, nh);
 		return -1;
 	}
