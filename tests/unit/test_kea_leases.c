@@ -21,6 +21,7 @@
 
 #include "kea_carry.h"
 #include "kea_leases.h"
+#include "kea_resync.h"
 #include "xmalloc.h"
 
 #define NOW	1796285600LL
@@ -497,6 +498,29 @@ test_seed_unreadable_source_kept(void **state)
 	json_decref(cfg);
 }
 
+static void
+test_ha_partner(void **state)
+{
+	json_t *ha = json_loads("{\"Dhcp4\": {\"hooks-libraries\": ["
+	    "{\"library\": \"/x/libdhcp_lease_cmds.so\"},"
+	    "{\"library\": \"/x/libdhcp_ha.so\", \"parameters\": {"
+	    "\"high-availability\": [{\"this-server-name\": \"rack-10.88.0.3\","
+	    "\"peers\": [{\"name\": \"rack-10.88.0.2\"}, {\"name\": "
+	    "\"rack-10.88.0.3\"}]}]}}]}}", 0, NULL);
+	json_t *plain = json_loads("{\"Dhcp4\": {\"hooks-libraries\": ["
+	    "{\"library\": \"/x/libdhcp_lease_cmds.so\"}]}}", 0, NULL);
+
+	(void)state;
+	assert_string_equal(kea_ha_partner(ha, 4), "rack-10.88.0.2");
+	assert_null(kea_ha_partner(ha, 6));
+	assert_null(kea_ha_partner(plain, 4));
+	/* Without HA there is nothing to resync. */
+	assert_null(kea_resync_start(NULL, "x", 4, "/nonexistent", plain,
+	    1000, true));
+	json_decref(ha);
+	json_decref(plain);
+}
+
 int
 main(void)
 {
@@ -509,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_carry_plan),
 		cmocka_unit_test(test_carry_two_sources_and_columns),
 		cmocka_unit_test(test_carry_v6),
+		cmocka_unit_test(test_ha_partner),
 		cmocka_unit_test_setup_teardown(test_seed_and_retire,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_seed_unreadable_source_kept,
