@@ -617,8 +617,11 @@ seed_log_warnings(const struct kea_seed *sd)
  *      packet).  After it is up, lease4-get-all confirms Kea holds every
  *      carried lease; only when every instance has confirmed are the
  *      files of instances that no longer exist retired (apply_finished).
- * The standby of an HA pair gets the leases from its primary through
- * Kea's own HA lease sync when it (re)joins.  A crash at any point
+ * The other rack of an HA pair gets them through Kea's HA lease sync:
+ * Kea syncs only a server that starts while its partner answers, so each
+ * HA instance that took over subnets also pulls its partner's leases
+ * (ha-sync) once the pair is in touch, with its DHCP held until then when
+ * this rack had nothing to carry (kea_resync.h).  A crash at any point
  * leaves the old files in place and the next apply carries again
  * (carrying is idempotent: only rows newer than the target's count).
  */
