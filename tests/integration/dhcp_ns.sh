@@ -47,6 +47,20 @@ dhcp_ns_up() {
 	log "namespaces up: $(ns reg) $(ns rk1) $(ns rk2) $(ns cl) on bridge $(ns sw)/br0"
 }
 
+# dhcp_ns_add_rack N IP — one more rack namespace <p>-rkN on the bridge
+# (rack N then starts with start_ns_rack N).
+dhcp_ns_add_rack() {
+	local n=rk$1
+	ip netns add "$(ns $n)" || fail "cannot create namespace $(ns $n)"
+	_NETNS+=("$(ns $n)")
+	ip -n "$(ns $n)" link set lo up
+	ip link add eth0 netns "$(ns $n)" type veth peer name "sw-$n" netns "$(ns sw)"
+	ip -n "$(ns sw)" link set "sw-$n" master br0
+	ip -n "$(ns sw)" link set "sw-$n" up
+	ip -n "$(ns $n)" link set eth0 up
+	ip -n "$(ns $n)" addr add "$2/16" dev eth0
+}
+
 # link_down N / link_up N — cut or restore rack N's cable.
 link_down() { ip -n "$(ns sw)" link set "sw-rk$1" down; }
 link_up() { ip -n "$(ns sw)" link set "sw-rk$1" up; }
