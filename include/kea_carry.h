@@ -13,6 +13,7 @@
 #ifndef KEA_CARRY_H
 #define KEA_CARRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -53,6 +54,15 @@ int	kea_carry_seed(const char *dir, int family, const char *target,
  * so a running target is stopped only when there is something to carry). */
 #define KEA_SEED_DRY_RUN	0x1
 void	kea_seed_free(struct kea_seed *);	/* NULL ok; zeroes */
+
+/*
+ * Whether new_config lacks a subnet (by CIDR) that old_config has: the
+ * instance gives subnets up, and must stop serving them before another
+ * instance's file is seeded from its own.  False when old_config is NULL
+ * or unreadable.
+ */
+bool	kea_config_loses_subnets(const json_t *old_config,
+	    const json_t *new_config, int family);
 
 /*
  * Rename to .retired the lease files in dir of family's instances whose

@@ -52,6 +52,7 @@ struct dhcp_inst {
 	char			*name;
 	struct kea_server	*srv;
 	bool			 planned;	/* in the current plan */
+	bool			 applied_early;	/* in phase 1 (family_apply) */
 };
 
 struct dhcp_waiter {
@@ -80,6 +81,7 @@ struct dhcp_family {
 	 * file is retired). */
 	struct kea_plan		 plan;
 	int			 stopping;
+	int			 phase;		/* of family_apply: 0 none, 1-3 */
 	bool			 carry_failed;
 	/* HA instances that took over subnets, waiting to pull their
 	 * partner's leases (kea_resync.h). */
@@ -229,6 +231,7 @@ inst_new(struct dhcp_family *f, const char *name, const char *socket_path)
 	return in;
 }
 
+static void family_apply_restarts(struct dhcp_family *);
 static void family_apply_carry(struct dhcp_family *);
 
 /* Drop the resyncs of instance name (NULL: the finished ones). */
@@ -275,8 +278,15 @@ resync_add(struct dhcp_family *f, const char *name, const char *socket,
 static void
 family_stopped_one(struct dhcp_family *f)
 {
-	if (--f->stopping == 0)
+	if (--f->stopping != 0)
+		return;
+	if (f->phase == 1) {
+		f->phase = 2;
+		family_apply_restarts(f);
+	} else if (f->phase == 2) {
+		f->phase = 3;
 		family_apply_carry(f);
+	}
 }
 
 static void
@@ -400,6 +410,7 @@ apply_finished(struct dhcp_family *f)
 	family_retire(f);
 	kea_plan_free(&f->plan);
 	memset(&f->plan, 0, sizeof f->plan);
+	f->phase = 0;
 	f->carry_failed = false;
 	answer_all(f);
 	free(f->errors);
@@ -435,6 +446,7 @@ struct apply_ctx {
 	struct kea_ctl		*ctl;
 	json_t			*config;	/* what it was given */
 	bool			 applied;	/* and it serves it */
+	bool			 early;		/* a phase-1 apply */
 };
 
 static void
@@ -450,6 +462,11 @@ apply_ctx_done(struct apply_ctx *c)
 	kea_seed_free(&c->seed);
 	free(c->name);
 	free(c->socket);
+	if (c->early) {
+		free(c);
+		family_stopped_one(f);
+		return;
+	}
 	free(c);
 	if (--f->outstanding == 0)
 		apply_finished(f);
@@ -599,18 +616,41 @@ seed_log_warnings(const struct kea_seed *sd)
 		log_warnx("dhcp: lease carry: %s (skipped)", sd->warnings[i]);
 }
 
+/* Apply an instance's new configuration before the carry (it gives
+ * subnets up); phase 3 then leaves it alone. */
+static void
+apply_early(struct dhcp_family *f, struct dhcp_inst *in,
+    const struct kea_instance *ki)
+{
+	struct apply_ctx *c;
+
+	log_info("dhcp: Kea instance %s (DHCPv%d) gives subnets up: "
+	    "reconfigured before any lease is carried", ki->name, f->family);
+	c = xcalloc(1, sizeof *c);
+	c->f = f;
+	c->name = xstrdup(ki->name);
+	c->socket = xstrdup(ki->socket_path);
+	c->config = json_incref(ki->config);
+	c->early = true;
+	in->applied_early = true;
+	f->stopping++;
+	kea_server_apply(in->srv, ki->config, inst_applied, c);
+}
+
 /*
- * Applying a plan runs in two phases, because of the lease carry.
+ * Applying a plan runs in phases, because of the lease carry.
  *
  * A VLAN whose subnets move to another Kea instance (standalone -> HA
  * when a secondary is added, HA -> standalone when it is removed, a
  * renamed instance) would otherwise start with an empty lease file and
  * hand out addresses machines still hold.  So:
- *   1. Stop the instances the plan drops, and the planned instances that
- *      are running and will receive carried leases (a dry run says so);
- *      wait until all are gone, so no Kea writes a file being read or
- *      seeded.
- *   2. For each planned instance, seed its memfile with the still-valid
+ *   1. Stop the instances the plan drops, and reconfigure the running
+ *      ones that only give subnets up; wait until that is done, so no
+ *      Kea still serves a subnet that moves.
+ *   2. Stop the running instances that take subnets over when a dry run
+ *      finds leases to carry into them (so no Kea writes a file being
+ *      seeded); wait again.
+ *   3. For each planned instance, seed its memfile with the still-valid
  *      leases other instances' files hold for subnets it did not serve
  *      before (kea_carry.c), then apply its configuration as usual (a
  *      stopped one starts, loading the seeded file before it serves a
@@ -632,10 +672,9 @@ family_apply(struct dhcp_family *f, json_t *args)
 	struct kea_paths p;
 	struct kea_plan plan;
 	struct kea_server_status st;
-	struct kea_seed dry;
 	struct dhcp_inst *in;
 	json_t *old;
-	char *cause = NULL, *dir;
+	char *cause = NULL;
 	size_t i;
 
 	f->applying = true;
@@ -672,31 +711,71 @@ family_apply(struct dhcp_family *f, json_t *args)
 		apply_finished(f);
 		return;
 	}
-	xasprintf(&dir, "%s/dhcp", d->data_dir);
+	f->plan = plan;
+	f->phase = 1;
 	for (i = 0; i < plan.n; i++) {
 		in = inst_find(f, plan.inst[i].name);
+		in->applied_early = false;
 		kea_server_status(in->srv, &st);
 		if (st.state == KEA_SERVER_OFF)
 			continue;
 		old = inst_good_doc(f, plan.inst[i].name);
-		if (kea_carry_seed(dir, f->family, plan.inst[i].name,
-		    plan.inst[i].lease_path, old, plan.inst[i].config,
+		/* Gives subnets up and takes none: reconfigure it now. */
+		if (kea_config_loses_subnets(old, plan.inst[i].config,
+		    f->family) && !kea_config_loses_subnets(
+		    plan.inst[i].config, old, f->family))
+			apply_early(f, in, &plan.inst[i]);
+		json_decref(old);
+	}
+	family_stopped_one(f);	/* phase 2 now, or after the last one */
+}
+
+/*
+ * Phase 2: every file a moving subnet's leases can be in is quiet now.
+ * A running instance that takes subnets over is stopped when a dry run
+ * finds leases to carry into it; one that takes subnets over with
+ * nothing to carry but also gives some up is reconfigured now.
+ */
+static void
+family_apply_restarts(struct dhcp_family *f)
+{
+	struct kea_plan *plan = &f->plan;
+	struct kea_server_status st;
+	struct kea_seed dry;
+	struct dhcp_inst *in;
+	json_t *old;
+	char *cause = NULL, *dir;
+	size_t i;
+
+	if (!f->applying)
+		return;
+	f->stopping++;		/* held while the stops are issued */
+	xasprintf(&dir, "%s/dhcp", f->d->data_dir);
+	for (i = 0; i < plan->n; i++) {
+		in = inst_find(f, plan->inst[i].name);
+		kea_server_status(in->srv, &st);
+		if (in->applied_early || st.state == KEA_SERVER_OFF)
+			continue;
+		old = inst_good_doc(f, plan->inst[i].name);
+		if (kea_carry_seed(dir, f->family, plan->inst[i].name,
+		    plan->inst[i].lease_path, old, plan->inst[i].config,
 		    (int64_t)time(NULL), KEA_SEED_DRY_RUN, &dry, &cause) == 0 &&
 		    dry.n > 0) {
 			log_info("dhcp: restarting Kea instance %s (DHCPv%d) to "
-			    "carry %zu leases into it", plan.inst[i].name,
+			    "carry %zu leases into it", plan->inst[i].name,
 			    f->family, dry.n);
 			f->stopping++;
 			kea_server_stop(in->srv, inst_restart_stopped, f);
-		}
+		} else if (kea_config_loses_subnets(old, plan->inst[i].config,
+		    f->family))
+			apply_early(f, in, &plan->inst[i]);
 		free(cause);
 		cause = NULL;
 		kea_seed_free(&dry);
 		json_decref(old);
 	}
 	free(dir);
-	f->plan = plan;
-	family_stopped_one(f);	/* phase 2 now, or after the last stop */
+	family_stopped_one(f);	/* phase 3 now, or after the last one */
 }
 
 /* Phase 2 of family_apply: seed, then apply each planned instance. */
@@ -714,10 +793,16 @@ family_apply_carry(struct dhcp_family *f)
 
 	if (!f->applying || n == 0)
 		return;		/* a stop left over from an earlier apply */
+	f->phase = 0;
 	xasprintf(&dir, "%s/dhcp", f->d->data_dir);
 	f->outstanding = (int)n + 1;
 	for (i = 0; i < n; i++) {
 		in = inst_find(f, plan->inst[i].name);
+		if (in->applied_early) {	/* done in phase 1 */
+			in->applied_early = false;
+			f->outstanding--;
+			continue;
+		}
 		c = xcalloc(1, sizeof *c);
 		c->f = f;
 		c->name = xstrdup(plan->inst[i].name);

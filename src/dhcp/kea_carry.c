@@ -192,6 +192,29 @@ new_subnets(const json_t *old_config, const json_t *new_config, int family,
 	return 0;
 }
 
+bool
+kea_config_loses_subnets(const json_t *old_config, const json_t *new_config,
+    int family)
+{
+	struct kea_subnet *gone = NULL;
+	size_t n = 0;
+	char *cause = NULL;
+	bool loses;
+
+	if (old_config == NULL)
+		return false;
+	/* What old has and new lacks is what new_subnets() finds with the
+	 * two swapped. */
+	if (new_subnets(new_config, old_config, family, &gone, &n,
+	    &cause) == -1) {
+		free(cause);
+		return false;
+	}
+	loses = n > 0;
+	free(gone);
+	return loses;
+}
+
 int
 kea_carry_seed(const char *dir, int family, const char *target,
     const char *lease_path, const json_t *old_config,

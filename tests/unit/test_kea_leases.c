@@ -499,6 +499,25 @@ test_seed_unreadable_source_kept(void **state)
 }
 
 static void
+test_loses_subnets(void **state)
+{
+	json_t *two = json_loads("{\"Dhcp4\": {\"subnet4\": [{\"id\": 1, "
+	    "\"subnet\": \"10.88.0.0/16\"}, {\"id\": 2, \"subnet\": "
+	    "\"10.99.0.0/16\"}]}}", 0, NULL);
+	json_t *one = json_loads("{\"Dhcp4\": {\"subnet4\": [{\"id\": 9, "
+	    "\"subnet\": \"10.99.0.0/16\"}]}}", 0, NULL);
+
+	(void)state;
+	assert_true(kea_config_loses_subnets(two, one, 4));
+	assert_false(kea_config_loses_subnets(one, two, 4));	/* gains */
+	assert_false(kea_config_loses_subnets(two, two, 4));
+	assert_false(kea_config_loses_subnets(NULL, one, 4));	/* none before */
+	assert_true(kea_config_loses_subnets(one, NULL, 4));	/* all go */
+	json_decref(two);
+	json_decref(one);
+}
+
+static void
 test_ha_partner(void **state)
 {
 	json_t *ha = json_loads("{\"Dhcp4\": {\"hooks-libraries\": ["
@@ -533,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_carry_plan),
 		cmocka_unit_test(test_carry_two_sources_and_columns),
 		cmocka_unit_test(test_carry_v6),
+		cmocka_unit_test(test_loses_subnets),
 		cmocka_unit_test(test_ha_partner),
 		cmocka_unit_test_setup_teardown(test_seed_and_retire,
 		    setup_dir, teardown_dir),
