@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -35,7 +36,9 @@
 #include "dhcp.h"
 #include "fileio.h"
 #include "kea.h"
+#include "kea_carry.h"
 #include "kea_config.h"
+#include "kea_resync.h"
 #include "leases.h"
 #include "log.h"
 #include "proc.h"
@@ -43,11 +46,13 @@
 #include "xmalloc.h"
 
 #define DHCP_MAX_WAITING	64	/* requests waiting for one apply */
+#define DHCP_RESYNC_MS		120000	/* wait this long for an HA partner */
 
 struct dhcp_inst {
 	char			*name;
 	struct kea_server	*srv;
 	bool			 planned;	/* in the current plan */
+	bool			 applied_early;	/* in phase 1 (family_apply) */
 };
 
 struct dhcp_waiter {
@@ -70,6 +75,19 @@ struct dhcp_family {
 	struct region_request	**waiting;
 	size_t			 nwaiting;
 	uint64_t		 applies, skipped_requests;
+	/* Lease carry (see family_apply): the plan waiting for the stops,
+	 * how many stops are outstanding (+1 while issuing them), and
+	 * whether a carry of this apply was not confirmed (then no lease
+	 * file is retired). */
+	struct kea_plan		 plan;
+	int			 stopping;
+	int			 phase;		/* of family_apply: 0 none, 1-3 */
+	bool			 carry_failed;
+	/* HA instances that took over subnets, waiting to pull their
+	 * partner's leases (kea_resync.h). */
+	struct kea_resync	**resyncs;
+	char			**resync_names;
+	size_t			 nresyncs;
 };
 
 struct dhcp {
@@ -213,18 +231,103 @@ inst_new(struct dhcp_family *f, const char *name, const char *socket_path)
 	return in;
 }
 
+static void family_apply_restarts(struct dhcp_family *);
+static void family_apply_carry(struct dhcp_family *);
+
+/* Drop the resyncs of instance name (NULL: the finished ones). */
+static void
+resync_drop(struct dhcp_family *f, const char *name)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < f->nresyncs; i++) {
+		if (name != NULL ? strcmp(f->resync_names[i], name) == 0 :
+		    kea_resync_finished(f->resyncs[i])) {
+			kea_resync_free(f->resyncs[i]);
+			free(f->resync_names[i]);
+			continue;
+		}
+		f->resyncs[j] = f->resyncs[i];
+		f->resync_names[j++] = f->resync_names[i];
+	}
+	f->nresyncs = j;
+}
+
+static void
+resync_add(struct dhcp_family *f, const char *name, const char *socket,
+    const json_t *config, bool hold)
+{
+	struct kea_resync *r;
+
+	resync_drop(f, NULL);
+	resync_drop(f, name);
+	r = kea_resync_start(f->d->base, name, f->family, socket, config,
+	    DHCP_RESYNC_MS, hold);
+	if (r == NULL)
+		return;		/* not HA */
+	f->resyncs = xreallocarray(f->resyncs, f->nresyncs + 1,
+	    sizeof *f->resyncs);
+	f->resync_names = xreallocarray(f->resync_names, f->nresyncs + 1,
+	    sizeof *f->resync_names);
+	f->resyncs[f->nresyncs] = r;
+	f->resync_names[f->nresyncs++] = xstrdup(name);
+}
+
+/* One stop of family_apply's first phase is done; the last one starts
+ * the second. */
+static void
+family_stopped_one(struct dhcp_family *f)
+{
+	if (--f->stopping != 0)
+		return;
+	if (f->phase == 1) {
+		f->phase = 2;
+		family_apply_restarts(f);
+	} else if (f->phase == 2) {
+		f->phase = 3;
+		family_apply_carry(f);
+	}
+}
+
+static void
+inst_restart_stopped(void *arg)
+{
+	family_stopped_one(arg);
+}
+
+struct prune_ctx {
+	struct dhcp_family	*f;
+	struct kea_server	*srv;
+	char			*good;		/* its last known-good file */
+};
+
+/*
+ * A pruned instance is gone: forget its last known-good configuration,
+ * so the next rackd start does not resume an instance the region no
+ * longer wants (it would serve the same subnets as their new instance).
+ * Its lease file stays: the next instance of those subnets carries it.
+ */
 static void
 inst_stop_done(void *arg)
 {
-	struct kea_server *srv = arg;
+	struct prune_ctx *c = arg;
+	char *applied;
 
-	kea_server_free(srv);
+	kea_server_free(c->srv);
+	xasprintf(&applied, "%s.applied", c->good);
+	unlink(c->good);
+	unlink(applied);
+	free(applied);
+	free(c->good);
+	family_stopped_one(c->f);
+	free(c);
 }
 
 /* Stop and forget instances the new plan does not have. */
 static void
 family_prune(struct dhcp_family *f)
 {
+	struct prune_ctx *c;
 	size_t i, j;
 
 	for (i = j = 0; i < f->ninst; i++) {
@@ -234,7 +337,14 @@ family_prune(struct dhcp_family *f)
 		}
 		log_info("dhcp: stopping Kea instance %s (DHCPv%d): no longer "
 		    "configured by the region", f->inst[i].name, f->family);
-		kea_server_stop(f->inst[i].srv, inst_stop_done, f->inst[i].srv);
+		resync_drop(f, f->inst[i].name);
+		c = xcalloc(1, sizeof *c);
+		c->f = f;
+		c->srv = f->inst[i].srv;
+		xasprintf(&c->good, "%s/dhcp/kea%d-%s.conf.good",
+		    f->d->data_dir, f->family, f->inst[i].name);
+		f->stopping++;
+		kea_server_stop(f->inst[i].srv, inst_stop_done, c);
 		free(f->inst[i].name);
 	}
 	f->ninst = j;
@@ -259,12 +369,49 @@ answer_all(struct dhcp_family *f)
 	f->nreqs = 0;
 }
 
+/*
+ * Once every planned instance confirmed what it was given (applied, and
+ * any carried leases present in Kea), the lease files of instances that
+ * no longer exist are retired: their leases of subnets still served are
+ * held by the new instances.  Not when the family was switched off (the
+ * files are what a later re-enable carries), nor after any failure (a
+ * crash or a failed start must find them again).
+ */
+static void
+family_retire(struct dhcp_family *f)
+{
+	const char **keep;
+	char **names = NULL, *dir;
+	size_t i, n;
+
+	if (f->errors != NULL || f->carry_failed || f->plan.n == 0)
+		return;
+	keep = xcalloc(f->ninst + 1, sizeof *keep);
+	for (i = 0; i < f->ninst; i++)
+		keep[i] = f->inst[i].name;
+	xasprintf(&dir, "%s/dhcp", f->d->data_dir);
+	n = kea_carry_retire(dir, f->family, keep, f->ninst, &names);
+	for (i = 0; i < n; i++) {
+		log_info("dhcp: retired %s/%s: its instance is gone and the "
+		    "instances now serving hold its leases", dir, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	free(keep);
+}
+
 static void
 apply_finished(struct dhcp_family *f)
 {
 	if (f->errors != NULL)
 		log_warnx("dhcp: DHCPv%d configuration failed: %s", f->family,
 		    f->errors);
+	family_retire(f);
+	kea_plan_free(&f->plan);
+	memset(&f->plan, 0, sizeof f->plan);
+	f->phase = 0;
+	f->carry_failed = false;
 	answer_all(f);
 	free(f->errors);
 	f->errors = NULL;
@@ -294,7 +441,110 @@ add_error(struct dhcp_family *f, const char *fmt, ...)
 struct apply_ctx {
 	struct dhcp_family	*f;
 	char			*name;
+	char			*socket;	/* its control socket */
+	struct kea_seed		 seed;		/* leases carried into it */
+	struct kea_ctl		*ctl;
+	json_t			*config;	/* what it was given */
+	bool			 applied;	/* and it serves it */
+	bool			 early;		/* a phase-1 apply */
 };
+
+static void
+apply_ctx_done(struct apply_ctx *c)
+{
+	struct dhcp_family *f = c->f;
+
+	/* Subnets new to an HA instance: its partner may hold leases it
+	 * lacks (carried on the other rack), so pull them once in touch. */
+	if (c->applied && c->seed.nsubnet_ids > 0)
+		resync_add(f, c->name, c->socket, c->config, c->seed.n == 0);
+	json_decref(c->config);
+	kea_seed_free(&c->seed);
+	free(c->name);
+	free(c->socket);
+	if (c->early) {
+		free(c);
+		family_stopped_one(f);
+		return;
+	}
+	free(c);
+	if (--f->outstanding == 0)
+		apply_finished(f);
+}
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* Does Kea hold every carried lease?  Only then may the source files go. */
+static void
+carry_verified(int result, json_t *reply, const char *text, void *arg)
+{
+	struct apply_ctx *c = arg;
+	json_t *leases, *l;
+	uint8_t a[16], (*hit)[16];
+	size_t i, k, held = 0, n = c->seed.n;
+	bool *seen = xcalloc(n, sizeof *seen);
+	const char *ip;
+	int af = c->f->family == 4 ? AF_INET : AF_INET6;
+
+	c->ctl = NULL;
+	leases = json_object_get(json_object_get(reply, "arguments"),
+	    "leases");
+	qsort(c->seed.addrs, n, sizeof *c->seed.addrs, addr_cmp);
+	json_array_foreach(leases, i, l) {
+		ip = json_string_value(json_object_get(l, "ip-address"));
+		memset(a, 0, sizeof a);
+		if (ip == NULL || inet_pton(af, ip, a) != 1)
+			continue;
+		hit = bsearch(a, c->seed.addrs, n, sizeof *c->seed.addrs,
+		    addr_cmp);
+		if (hit == NULL)
+			continue;
+		k = (size_t)(hit - c->seed.addrs);
+		if (!seen[k]) {
+			seen[k] = true;
+			held++;
+		}
+	}
+	free(seen);
+	if (result != KEA_CTL_OK || held != n) {
+		log_warnx("dhcp: Kea instance %s (DHCPv%d) holds %zu of the %zu "
+		    "leases carried into it (%s); the old lease files are kept",
+		    c->name, c->f->family, held, n, result == KEA_CTL_OK ?
+		    "some missing" : text != NULL ? text : "no answer");
+		c->f->carry_failed = true;
+	} else {
+		for (i = 0; i < c->seed.nlines; i++)
+			log_info("dhcp: %s", c->seed.lines[i]);
+	}
+	apply_ctx_done(c);
+}
+
+static void
+carry_verify(struct apply_ctx *c)
+{
+	json_t *args, *ids;
+	char *cause = NULL;
+	size_t i;
+
+	ids = json_array();
+	for (i = 0; i < c->seed.nsubnet_ids; i++)
+		json_array_append_new(ids, json_integer(c->seed.subnet_ids[i]));
+	args = json_pack("{s:o}", "subnets", ids);
+	c->ctl = kea_ctl_send(c->f->d->base, c->socket, c->f->family == 4 ?
+	    "lease4-get-all" : "lease6-get-all", args, 0, carry_verified, c,
+	    &cause);
+	if (c->ctl == NULL) {
+		log_warnx("dhcp: Kea instance %s: cannot check the carried "
+		    "leases: %s", c->name, cause);
+		free(cause);
+		c->f->carry_failed = true;
+		apply_ctx_done(c);
+	}
+}
 
 static void
 inst_applied(const struct kea_apply_result *r, void *arg)
@@ -302,6 +552,13 @@ inst_applied(const struct kea_apply_result *r, void *arg)
 	struct apply_ctx *c = arg;
 	struct dhcp_family *f = c->f;
 
+	c->applied = r->status != KEA_APPLY_FAILED;
+	if (r->status != KEA_APPLY_FAILED && c->seed.n > 0) {
+		carry_verify(c);
+		return;
+	}
+	if (c->seed.n > 0)
+		f->carry_failed = true;
 	if (r->status == KEA_APPLY_FAILED)
 		add_error(f, "Kea instance %s: %s", c->name,
 		    r->error != NULL ? r->error : "apply failed");
@@ -313,10 +570,7 @@ inst_applied(const struct kea_apply_result *r, void *arg)
 		    "applied in %llu ms%s", c->name, f->family,
 		    (unsigned long long)r->elapsed_ms,
 		    r->restarted ? " (Kea started)" : "");
-	free(c->name);
-	free(c);
-	if (--f->outstanding == 0)
-		apply_finished(f);
+	apply_ctx_done(c);
 }
 
 /* --- applying -------------------------------------------------------------------- */
@@ -339,14 +593,87 @@ dhcp_paths(struct dhcp *d, struct kea_paths *p)
 	p->rack_ip_arg = d;
 }
 
+/* An instance's last known-good document (what it served), or NULL. */
+static json_t *
+inst_good_doc(struct dhcp_family *f, const char *name)
+{
+	json_t *doc;
+	char *path;
+
+	xasprintf(&path, "%s/dhcp/kea%d-%s.conf.good", f->d->data_dir,
+	    f->family, name);
+	doc = json_load_file(path, 0, NULL);
+	free(path);
+	return doc;
+}
+
+static void
+seed_log_warnings(const struct kea_seed *sd)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nwarnings; i++)
+		log_warnx("dhcp: lease carry: %s (skipped)", sd->warnings[i]);
+}
+
+/* Apply an instance's new configuration before the carry (it gives
+ * subnets up); phase 3 then leaves it alone. */
+static void
+apply_early(struct dhcp_family *f, struct dhcp_inst *in,
+    const struct kea_instance *ki)
+{
+	struct apply_ctx *c;
+
+	log_info("dhcp: Kea instance %s (DHCPv%d) gives subnets up: "
+	    "reconfigured before any lease is carried", ki->name, f->family);
+	c = xcalloc(1, sizeof *c);
+	c->f = f;
+	c->name = xstrdup(ki->name);
+	c->socket = xstrdup(ki->socket_path);
+	c->config = json_incref(ki->config);
+	c->early = true;
+	in->applied_early = true;
+	f->stopping++;
+	kea_server_apply(in->srv, ki->config, inst_applied, c);
+}
+
+/*
+ * Applying a plan runs in phases, because of the lease carry.
+ *
+ * A VLAN whose subnets move to another Kea instance (standalone -> HA
+ * when a secondary is added, HA -> standalone when it is removed, a
+ * renamed instance) would otherwise start with an empty lease file and
+ * hand out addresses machines still hold.  So:
+ *   1. Stop the instances the plan drops, and reconfigure the running
+ *      ones that only give subnets up; wait until that is done, so no
+ *      Kea still serves a subnet that moves.
+ *   2. Stop the running instances that take subnets over when a dry run
+ *      finds leases to carry into them (so no Kea writes a file being
+ *      seeded); wait again.
+ *   3. For each planned instance, seed its memfile with the still-valid
+ *      leases other instances' files hold for subnets it did not serve
+ *      before (kea_carry.c), then apply its configuration as usual (a
+ *      stopped one starts, loading the seeded file before it serves a
+ *      packet).  After it is up, lease4-get-all confirms Kea holds every
+ *      carried lease; only when every instance has confirmed are the
+ *      files of instances that no longer exist retired (apply_finished).
+ * The other rack of an HA pair gets them through Kea's HA lease sync:
+ * Kea syncs only a server that starts while its partner answers, so each
+ * HA instance that took over subnets also pulls its partner's leases
+ * (ha-sync) once the pair is in touch, with its DHCP held until then when
+ * this rack had nothing to carry (kea_resync.h).  A crash at any point
+ * leaves the old files in place and the next apply carries again
+ * (carrying is idempotent: only rows newer than the target's count).
+ */
 static void
 family_apply(struct dhcp_family *f, json_t *args)
 {
 	struct dhcp *d = f->d;
 	struct kea_paths p;
 	struct kea_plan plan;
+	struct kea_server_status st;
 	struct dhcp_inst *in;
-	struct apply_ctx *c;
+	json_t *old;
 	char *cause = NULL;
 	size_t i;
 
@@ -373,28 +700,147 @@ family_apply(struct dhcp_family *f, json_t *args)
 		if ((in = inst_get(f, &plan.inst[i])) != NULL)
 			in->planned = true;
 	}
+	f->stopping++;		/* held while the stops are issued */
 	family_prune(f);
-	if (f->errors != NULL) {
+	if (f->errors != NULL || plan.n == 0) {
+		if (f->errors == NULL)
+			log_info("dhcp: DHCPv%d off: the region configured no "
+			    "shared network for this rack", f->family);
 		kea_plan_free(&plan);
+		f->stopping--;
 		apply_finished(f);
 		return;
 	}
-	if (plan.n == 0) {
-		log_info("dhcp: DHCPv%d off: the region configured no shared "
-		    "network for this rack", f->family);
-		kea_plan_free(&plan);
-		apply_finished(f);
-		return;
-	}
-	f->outstanding = (int)plan.n;
+	f->plan = plan;
+	f->phase = 1;
 	for (i = 0; i < plan.n; i++) {
 		in = inst_find(f, plan.inst[i].name);
+		in->applied_early = false;
+		kea_server_status(in->srv, &st);
+		if (st.state == KEA_SERVER_OFF)
+			continue;
+		old = inst_good_doc(f, plan.inst[i].name);
+		/* Gives subnets up and takes none: reconfigure it now. */
+		if (kea_config_loses_subnets(old, plan.inst[i].config,
+		    f->family) && !kea_config_loses_subnets(
+		    plan.inst[i].config, old, f->family))
+			apply_early(f, in, &plan.inst[i]);
+		json_decref(old);
+	}
+	family_stopped_one(f);	/* phase 2 now, or after the last one */
+}
+
+/*
+ * Phase 2: every file a moving subnet's leases can be in is quiet now.
+ * A running instance that takes subnets over is stopped when a dry run
+ * finds leases to carry into it; one that takes subnets over with
+ * nothing to carry but also gives some up is reconfigured now.
+ */
+static void
+family_apply_restarts(struct dhcp_family *f)
+{
+	struct kea_plan *plan = &f->plan;
+	struct kea_server_status st;
+	struct kea_seed dry;
+	struct dhcp_inst *in;
+	json_t *old;
+	char *cause = NULL, *dir;
+	size_t i;
+
+	if (!f->applying)
+		return;
+	f->stopping++;		/* held while the stops are issued */
+	xasprintf(&dir, "%s/dhcp", f->d->data_dir);
+	for (i = 0; i < plan->n; i++) {
+		in = inst_find(f, plan->inst[i].name);
+		kea_server_status(in->srv, &st);
+		if (in->applied_early || st.state == KEA_SERVER_OFF)
+			continue;
+		old = inst_good_doc(f, plan->inst[i].name);
+		if (kea_carry_seed(dir, f->family, plan->inst[i].name,
+		    plan->inst[i].lease_path, old, plan->inst[i].config,
+		    (int64_t)time(NULL), KEA_SEED_DRY_RUN, &dry, &cause) == 0 &&
+		    dry.n > 0) {
+			log_info("dhcp: restarting Kea instance %s (DHCPv%d) to "
+			    "carry %zu leases into it", plan->inst[i].name,
+			    f->family, dry.n);
+			f->stopping++;
+			kea_server_stop(in->srv, inst_restart_stopped, f);
+		} else if (kea_config_loses_subnets(old, plan->inst[i].config,
+		    f->family))
+			apply_early(f, in, &plan->inst[i]);
+		free(cause);
+		cause = NULL;
+		kea_seed_free(&dry);
+		json_decref(old);
+	}
+	free(dir);
+	family_stopped_one(f);	/* phase 3 now, or after the last one */
+}
+
+/* Phase 2 of family_apply: seed, then apply each planned instance. */
+static void
+family_apply_carry(struct dhcp_family *f)
+{
+	struct kea_plan *plan = &f->plan;
+	struct kea_server_status st;
+	struct dhcp_inst *in;
+	struct apply_ctx *c;
+	json_t *old;
+	char *cause = NULL, *dir;
+	size_t i, n = plan->n;
+	int flags;
+
+	if (!f->applying || n == 0)
+		return;		/* a stop left over from an earlier apply */
+	f->phase = 0;
+	xasprintf(&dir, "%s/dhcp", f->d->data_dir);
+	f->outstanding = (int)n + 1;
+	for (i = 0; i < n; i++) {
+		in = inst_find(f, plan->inst[i].name);
+		if (in->applied_early) {	/* done in phase 1 */
+			in->applied_early = false;
+			f->outstanding--;
+			continue;
+		}
 		c = xcalloc(1, sizeof *c);
 		c->f = f;
-		c->name = xstrdup(plan.inst[i].name);
-		kea_server_apply(in->srv, plan.inst[i].config, inst_applied, c);
+		c->name = xstrdup(plan->inst[i].name);
+		c->socket = xstrdup(plan->inst[i].socket_path);
+		c->config = json_incref(plan->inst[i].config);
+		/* Never write the file of a Kea that runs (it appends to
+		 * it): one still running had nothing to carry in phase 1. */
+		kea_server_status(in->srv, &st);
+		flags = st.state == KEA_SERVER_OFF ? 0 : KEA_SEED_DRY_RUN;
+		old = inst_good_doc(f, plan->inst[i].name);
+		if (kea_carry_seed(dir, f->family, plan->inst[i].name,
+		    plan->inst[i].lease_path, old, plan->inst[i].config,
+		    (int64_t)time(NULL), flags, &c->seed, &cause) == -1) {
+			/* Starting it would serve without the leases. */
+			add_error(f, "Kea instance %s: cannot carry leases "
+			    "into it: %s", c->name, cause);
+			free(cause);
+			cause = NULL;
+			json_decref(old);
+			f->carry_failed = true;
+			apply_ctx_done(c);
+			continue;
+		}
+		json_decref(old);
+		seed_log_warnings(&c->seed);
+		if (flags != 0 && c->seed.n > 0) {
+			log_warnx("dhcp: Kea instance %s: %zu leases appeared "
+			    "for it while it ran; they are carried at the next "
+			    "change", c->name, c->seed.n);
+			f->carry_failed = true;
+			kea_seed_free(&c->seed);
+		}
+		kea_server_apply(in->srv, plan->inst[i].config, inst_applied,
+		    c);
 	}
-	kea_plan_free(&plan);
+	free(dir);
+	if (--f->outstanding == 0)	/* every instance failed at once */
+		apply_finished(f);
 }
 
 static void
@@ -722,6 +1168,14 @@ family_free(struct dhcp_family *f)
 	free(f->reqs);
 	free(f->waiting);
 	json_decref(f->next);
+	resync_drop(f, NULL);
+	for (i = 0; i < f->nresyncs; i++) {
+		kea_resync_free(f->resyncs[i]);
+		free(f->resync_names[i]);
+	}
+	free(f->resyncs);
+	free(f->resync_names);
+	kea_plan_free(&f->plan);	/* an apply cut short */
 	for (i = 0; i < f->ninst; i++) {
 		kea_server_free(f->inst[i].srv);	/* stops it */
 		free(f->inst[i].name);

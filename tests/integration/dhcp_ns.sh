@@ -47,9 +47,23 @@ dhcp_ns_up() {
 	log "namespaces up: $(ns reg) $(ns rk1) $(ns rk2) $(ns cl) on bridge $(ns sw)/br0"
 }
 
+# dhcp_ns_add_rack N IP — one more rack namespace <p>-rkN on the bridge
+# (rack N then starts with start_ns_rack N).
+dhcp_ns_add_rack() {
+	local n=rk$1
+	ip netns add "$(ns $n)" || fail "cannot create namespace $(ns $n)"
+	_NETNS+=("$(ns $n)")
+	ip -n "$(ns $n)" link set lo up
+	ip link add eth0 netns "$(ns $n)" type veth peer name "sw-$n" netns "$(ns sw)"
+	ip -n "$(ns sw)" link set "sw-$n" master br0
+	ip -n "$(ns sw)" link set "sw-$n" up
+	ip -n "$(ns $n)" link set eth0 up
+	ip -n "$(ns $n)" addr add "$2/16" dev eth0
+}
+
 # link_down N / link_up N — cut or restore rack N's cable.
-link_down() { ip -n "$(ns sw)" link set "sw-$1" down; }
-link_up() { ip -n "$(ns sw)" link set "sw-$1" up; }
+link_down() { ip -n "$(ns sw)" link set "sw-rk$1" down; }
+link_up() { ip -n "$(ns sw)" link set "sw-rk$1" up; }
 
 # start_ns_region — the fake region inside <p>-reg, listening on REGION_IP.
 # Its control API is on 127.0.0.1 of that namespace: use nctl.
@@ -126,12 +140,15 @@ dhcp_args() {
 # dhcp_client MAC — one DORA from the client namespace with dhclient;
 # prints "IP SERVER" (the server that acked) or fails.
 dhcp_client() {
-	local mac=$1 tag=c${1//:/}
-	ip -n "$(ns cl)" link set eth0 down
-	ip -n "$(ns cl)" link set eth0 address "$mac"
-	ip -n "$(ns cl)" link set eth0 up
-	rm -f "$T/$tag.lease"
-	timeout 20 ip netns exec "$(ns cl)" dhclient -4 -1 -v -d -sf /bin/true \
+	local mac=$1 tag=c${1//:/} cl
+	cl=$(ns cl)
+	ip -n "$cl" link set eth0 down
+	ip -n "$cl" link set eth0 address "$mac"
+	ip -n "$cl" link set eth0 up
+	rm -f "$T/$tag.lease" "$T/$tag.pid"
+	# No command substitution in the background command: its forked
+	# shell would then run the test's EXIT trap (all cleanup) when done.
+	timeout 20 ip netns exec "$cl" dhclient -4 -1 -v -d -sf /bin/true \
 		-lf "$T/$tag.lease" -pf "$T/$tag.pid" eth0 > "$T/$tag.out" 2>&1 &
 	local p=$! i
 	for i in $(seq 1 200); do
