@@ -1,0 +1,53 @@
+#!/bin/sh
+# make lint: the layering rule of shared/design/style.md, checked on the
+# #include lines.  Layers, lowest first:
+#
+#   core     rackd.h log.h xmalloc.h bytes.h config.h secret.h ...
+#   host     ifsnap.h                     (the host's interfaces)
+#   region   amp.h http.h discovery.h netif.h region*.h rpc.h rejoin.h
+#   services power, dhcp, refresh, boot   (peers: none includes another)
+#
+# A file may include headers of its own layer and of the layers below.
+# main.c knows everything; src/tools/ programs belong to their service.
+# Known exception, listed so it cannot grow: src/region/rpc.c still holds
+# the command table and includes the service headers (issue 10 moves it).
+set -u
+cd "$(dirname "$0")/.."
+
+layer_of_header() {
+	case $1 in
+	ifsnap.h) echo host ;;
+	amp.h|http.h|discovery.h|netif.h|region*.h|rpc.h|rejoin.h) echo region ;;
+	power*.h|ipmi.h) echo power ;;
+	dhcp*.h|kea*.h|leases.h) echo dhcp ;;
+	refresh*.h|resources.h) echo refresh ;;
+	tftp*.h|boot*.h|httpd*.h|imagesync*.h|simplestreams*.h) echo boot ;;
+	*) echo core ;;
+	esac
+}
+rank() {
+	case $1 in
+	core) echo 0 ;; host) echo 1 ;; region) echo 2 ;; *) echo 3 ;;
+	esac
+}
+
+status=0
+for f in $(find src -name '*.c' -o -name '*.h' | sort); do
+	dir=$(echo "$f" | cut -d/ -f2)
+	case $f in src/main.c|src/tools/*) continue ;; esac
+	for h in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f"); do
+		hl=$(layer_of_header "$h")
+		[ "$hl" = "$dir" ] && continue
+		if [ "$(rank "$hl")" -lt "$(rank "$dir")" ]; then
+			continue
+		fi
+		[ "$(rank "$hl")" -lt 3 ] && [ "$(rank "$dir")" -eq 3 ] && continue
+		case "$f:$h" in
+		src/region/rpc.c:power.h|src/region/rpc.c:dhcp.h) continue ;;
+		esac
+		echo "layers: $f includes $h (layer $hl) from layer $dir"
+		status=1
+	done
+done
+[ $status -eq 0 ] && echo "layers: OK"
+exit $status
