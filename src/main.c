@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "bootres.h"
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
@@ -48,12 +49,32 @@ struct rackd {
 	struct proc_runner	*runner;
 	struct power		*power;
 	struct dhcp		*dhcp;
+	struct bootres_store	*images;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
 };
 
 static void	rackd_start_regions(struct rackd *);
+
+/* A hand-copied tree is noticed within this (bootres.h). */
+#define RACKD_IMAGES_MAX_AGE_MS	10000
+
+/* The image store behind ListBootImages (tftp_root, as MAAS's rack). */
+static void
+rackd_start_images(struct rackd *r)
+{
+	struct rpc_images hooks = {
+		bootres_store_answer_list, bootres_store_answer_importing, NULL
+	};
+
+	r->images = bootres_store_new(r->cfg->tftp_root,
+	    RACKD_IMAGES_MAX_AGE_MS);
+	hooks.arg = r->images;
+	rpc_set_images(r->rpc, &hooks);
+	log_info("boot images: %s, %zu rows", r->cfg->tftp_root,
+	    bootres_store_images(r->images)->n);
+}
 
 static void
 usage(void)
@@ -298,6 +319,8 @@ rackd_reload(struct rackd *r)
 	rpc_reconfigure(r->rpc, ncfg);
 	if (r->power != NULL)
 		power_reconfigure(r->power, ncfg);
+	if (r->images != NULL)
+		bootres_store_set_root(r->images, ncfg->tftp_root);
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -372,6 +395,7 @@ rackd_start_regions(struct rackd *r)
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
 		fatalx("dhcp: %s", cause);
 	rpc_set_dhcp(r->rpc, r->dhcp);
+	rackd_start_images(r);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -453,6 +477,7 @@ cmd_run(const char *path, int debug)
 	region_pool_free(r.pool);
 	proc_runner_free(r.runner);
 	power_free(r.power);
+	bootres_store_free(r.images);
 	rpc_free(r.rpc);
 	http_free(r.http);
 	daemon_shutdown();
