@@ -51,6 +51,9 @@ int	bootres_scan(const char *root, struct bootres_list *out, char **cause);
 void	bootres_list_free(struct bootres_list *);
 /* Deep copy; dst is overwritten. */
 void	bootres_list_copy(struct bootres_list *dst, const struct bootres_list *);
+/* Does MAAS's driver for osystem list purpose (e.g. "ephemeral" for
+ * caringo)?  False for an os MAAS has no driver for. */
+bool	bootres_os_has_purpose(const char *osystem, const char *purpose);
 /* Number of rows with purpose "xinstall" (what the region's start gate
  * looks at). */
 size_t	bootres_count_purpose(const struct bootres_list *, const char *purpose);

@@ -82,6 +82,19 @@ os_lookup(const char *name)
 	return NULL;
 }
 
+bool
+bootres_os_has_purpose(const char *osystem, const char *purpose)
+{
+	const struct bootres_os *os = os_lookup(osystem);
+	size_t i;
+
+	for (i = 0; os != NULL && i < RACKD_NELEM(os->purposes) &&
+	    os->purposes[i] != NULL; i++)
+		if (strcmp(os->purposes[i], purpose) == 0)
+			return true;
+	return false;
+}
+
 /* The os's file types in MAAS's order, into v (room for 12). */
 static size_t
 os_ftypes(const struct bootres_os *os, const struct bootres_ftype **v)
