@@ -224,6 +224,7 @@ bootmethod_match(const char *path, size_t len, struct bootmethod_match *m)
 
 	/* tftp.py: file_name.replace(b"\\", b"/").  Longer names match no
 	 * method (the longest match is ~300 bytes). */
+	memset(m, 0, sizeof *m);
 	if (len > sizeof buf)
 		return 0;
 	for (i = 0; i < len; i++)

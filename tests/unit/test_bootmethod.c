@@ -169,7 +169,11 @@ test_binary(void **state)
 	assert_int_equal(bootmethod_match(big, 17 + BOOTMETHOD_WORD_MAX, &m), 1);
 	assert_int_equal(strlen(m.arch), BOOTMETHOD_WORD_MAX);
 	assert_int_equal(bootmethod_match(big, 18 + BOOTMETHOD_WORD_MAX, &m), 0);
+	/* Too long for any method: no match, and *m cleared all the same. */
+	memset(&m, 0xaa, sizeof m);
 	assert_int_equal(bootmethod_match(big, sizeof big, &m), 0);
+	assert_null(m.method);
+	assert_string_equal(m.arch, "");
 }
 
 int
