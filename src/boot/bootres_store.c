@@ -40,6 +40,7 @@ struct bootres_store {
 	int				 valid;
 	int				 importing;
 	int				 failing;	/* last scan failed */
+	int				 declining;	/* ListBootImages */
 	long long			 scanned_ms;	/* monotonic */
 	unsigned long			 scans;
 	struct bootres_fingerprint	 fp;
@@ -200,8 +201,17 @@ bootres_store_answer_list(void *arg, struct amp_box *ans, char **cause)
 		xasprintf(cause, "no boot images in %s yet (%zu rows, none "
 		    "with purpose xinstall); an empty list would block every "
 		    "commissioning, so this rack declines", s->root, l->n);
+		/* The region asks every few minutes: say it once. */
+		if (!s->declining)
+			log_warnx("bootres: ListBootImages declined: %s",
+			    *cause);
+		s->declining = 1;
 		return -1;
 	}
+	if (s->declining)
+		log_info("bootres: ListBootImages answered again: %zu rows "
+		    "from %s", l->n, s->root);
+	s->declining = 0;
 	return bootres_encode_answer(l, ans, cause);
 }
 

@@ -79,7 +79,7 @@ cmd_list_boot_images(struct rpc *rpc, struct region_request *req,
 	}
 	ans = amp_box_new();
 	if (rpc->images.list_boot_images(rpc->images.arg, ans, &cause) == -1) {
-		log_info("rpc: ListBootImages from %s declined: %s",
+		log_debug("rpc: ListBootImages from %s declined: %s",
 		    region_request_loop(req), cause);
 		region_request_error(req, "UNHANDLED", cause);
 		free(cause);
