@@ -204,14 +204,34 @@ names_free(char **v, size_t n)
 	free(v);
 }
 
+/* provisioningserver.utils.dict_depth: the deepest chain of non-empty
+ * objects. */
+static int
+meta_depth(const json_t *j, int depth)
+{
+	const char *k;
+	json_t *v;
+	int best = depth, d;
+
+	if (!json_is_object(j) || json_object_size(j) == 0)
+		return depth;
+	json_object_foreach((json_t *)j, k, v) {
+		if ((d = meta_depth(v, depth + 1)) > best)
+			best = d;
+	}
+	return best;
+}
+
 /*
  * tftppath.py extract_metadata: maas.meta maps
  * os/arch/subarch/kflavor/release/label to an item whose "subarches" is
  * the supported list; kflavor is the third '-' part of the subarch
- * (hwe-20.04-lowlatency), else "generic".
+ * (hwe-20.04-lowlatency), else "generic".  BootImageMapping.load_json
+ * also reads the pre-2.1 layout without kflavor (depth 6, kflavor
+ * "generic"); anything else (or invalid JSON) is an empty mapping.
  */
 static char *
-meta_subarches(const json_t *meta, const struct bootres_image *im)
+meta_subarches(const json_t *meta, int depth, const struct bootres_image *im)
 {
 	const char *dash1, *dash2, *kflavor = "generic", *s;
 	char *kf = NULL, *res = NULL;
@@ -230,7 +250,10 @@ meta_subarches(const json_t *meta, const struct bootres_image *im)
 	j = json_object_get(meta, im->osystem);
 	j = json_object_get(j, im->architecture);
 	j = json_object_get(j, im->subarchitecture);
-	j = json_object_get(j, kflavor);
+	if (depth == 7)
+		j = json_object_get(j, kflavor);
+	else if (depth != 6 || strcmp(kflavor, "generic") != 0)
+		j = NULL;
 	j = json_object_get(j, im->release);
 	j = json_object_get(j, im->label);
 	j = json_object_get(j, "subarches");
@@ -261,7 +284,7 @@ meta_load(const char *root)
 }
 
 static void
-add_rows(struct bootres_list *out, const json_t *meta,
+add_rows(struct bootres_list *out, const json_t *meta, int depth,
     const char *osname, const char *arch, const char *subarch,
     const char *release, const char *label, const char *dir)
 {
@@ -289,7 +312,7 @@ add_rows(struct bootres_list *out, const json_t *meta,
 			xpath = xtype = "";
 		im->xinstall_path = xstrdup(xpath);
 		im->xinstall_type = xstrdup(xtype);
-		im->supported_subarches = meta_subarches(meta, im);
+		im->supported_subarches = meta_subarches(meta, depth, im);
 	}
 }
 
@@ -297,6 +320,7 @@ add_rows(struct bootres_list *out, const json_t *meta,
 struct walk {
 	const char		*root;
 	const json_t		*meta;
+	int			 meta_depth;	/* dict_depth(meta) */
 	struct bootres_list	*out;
 	const char		*el[5];
 };
@@ -327,7 +351,7 @@ walk_images(struct walk *w, int depth)
 		/* A 5-level chain under bootloader/ would make MAAS raise
 		 * (it unpacks bootloader paths as 3 elements): skip it. */
 		if (strcmp(w->el[0], "bootloader") != 0)
-			add_rows(w->out, w->meta, w->el[0], w->el[1],
+			add_rows(w->out, w->meta, w->meta_depth, w->el[0], w->el[1],
 			    w->el[2], w->el[3], w->el[4], dir);
 		free(dir);
 		return;
@@ -364,7 +388,7 @@ walk_bootloaders(struct walk *w)
 				char *adir;
 
 				xasprintf(&adir, "%s/%s", tdir, arches[j]);
-				add_rows(w->out, w->meta, "bootloader",
+				add_rows(w->out, w->meta, w->meta_depth, "bootloader",
 				    arches[j], "generic", types[i], "*", adir);
 				free(adir);
 			}
@@ -397,6 +421,7 @@ bootres_scan(const char *root, struct bootres_list *out, char **cause)
 	w.root = root;
 	w.out = out;
 	w.meta = meta_load(root);
+	w.meta_depth = meta_depth(w.meta, 0);
 	for (i = 0; i < ntop; i++) {
 		w.el[0] = top[i];
 		walk_images(&w, 1);

@@ -348,6 +348,17 @@ test_meta_and_find(void **state)
 	    "commissioning"));
 	bootres_list_free(&l);
 
+	/* The pre-2.1 layout without kflavor (BootImageMapping.load_json,
+	 * depth 6): generic kflavor only. */
+	put(root, "maas.meta", "{\"ubuntu\": {\"amd64\": {"
+	    "\"ga-22.04\": {\"jammy\": {\"stable\": {\"subarches\": \"old\"}}},"
+	    "\"hwe-22.04-lowlatency\": {\"jammy\": {\"stable\": "
+	    "{\"subarches\": \"x\"}}}}}}");
+	assert_int_equal(bootres_scan(root, &l, &cause), 0);
+	assert_string_equal(l.v[0].supported_subarches, "old");
+	assert_null(l.v[4].supported_subarches);
+	bootres_list_free(&l);
+
 	/* A broken maas.meta costs the metadata, not the rows. */
 	put(root, "maas.meta", "{not json");
 	assert_int_equal(bootres_scan(root, &l, &cause), 0);
