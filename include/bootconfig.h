@@ -6,15 +6,19 @@
  * templates evaluated by a small tempita subset.  Pure: no I/O.
  *
  * How the boot backend (TFTP/HTTP) uses it, per request:
- *   1. bootmethod_match(name) -> method + GetBootConfig path arguments
- *   2. GetBootConfig -> answer fields (region)
- *   3. bootconfig_resolve(images, answer...) -> purpose, label, and
- *      mark_failed (send MarkNodeFailed(system_id, mark_failed)) or
- *      missing (log it) when the image is not on this rack
- *   4. fill struct bootconfig_params with the answer + resolved
- *      purpose/label, bootconfig_render(method, params, protocol)
- *      -> bytes to send (TFTP) or the 200 body (HTTP); a render error
- *      is TFTP error 0 / HTTP 500 with the cause.
+ *   1. bootmethod_match(name) -> method + path arguments; no match: a
+ *      plain file under tftp_root
+ *   2. bootconfig_request(match, rack id, local ip, remote ip) -> the
+ *      GetBootConfig box; BootConfigNoResponse -> TFTP error 1 / 404
+ *   3. bootconfig_answer_decode(answer box) -> struct bootconfig_answer
+ *   4. bootconfig_resolve(bootres_store_images(), answer fields,
+ *      answer.system_id != NULL, remote ip) -> purpose, label, and
+ *      mark_failed (send MarkNodeFailed(answer.system_id, mark_failed))
+ *      or missing (log it) when the image is not on this rack
+ *   5. bootconfig_params_from(answer, resolution), then
+ *      bootconfig_render(method, params, protocol, debug) -> bytes to
+ *      send (TFTP) or the 200 body (HTTP); a render error is TFTP
+ *      error 0 / HTTP 500 with the cause.
  */
 #ifndef BOOTCONFIG_H
 #define BOOTCONFIG_H
@@ -108,6 +112,53 @@ char	*bootconfig_kernel_command(const struct bootconfig_params *,
 int	bootconfig_render(const struct bootmethod *method,
 	    const struct bootconfig_params *p, enum bootconfig_protocol,
 	    bool debug, char **out, size_t *outlen, char **cause);
+
+/* --- GetBootConfig codec (bootconfig_rpc.c) ------------------------- */
+
+struct amp_box;
+struct bootmethod_match;
+
+/*
+ * GetBootConfig's arguments for a matched name: system_id (the rack's),
+ * local_ip (the address the request came to), remote_ip, and from the
+ * match only what the path gave (arch, subarch, mac, hardware_uuid) plus
+ * bios_boot_method, as TFTPBackend.get_kernel_params sends them.
+ * Returns a new box (caller frees; region_call takes it).
+ */
+struct amp_box *bootconfig_request(const struct bootmethod_match *,
+	    const char *rack_system_id, const char *local_ip,
+	    const char *remote_ip);
+
+/* A GetBootConfig answer, decoded (strings owned; NULL = absent). */
+struct bootconfig_answer {
+	char	*arch, *subarch, *osystem, *release;
+	char	*kernel, *initrd, *boot_dtb;		/* optional */
+	char	*purpose, *hostname, *domain, *preseed_url;
+	char	*fs_host, *log_host;
+	int	 log_port;				/* 0 = absent */
+	char	*extra_opts;
+	char	*system_id;	/* the machine's; NULL = unknown machine */
+	bool	 http_boot;
+	char	*ephemeral_opts;			/* optional */
+};
+
+/*
+ * Decode the answer box: the required fields of MAAS's response schema
+ * must be there (Twisted's AMP would refuse the box otherwise), optional
+ * ones may be absent.  0, or -1 with *cause naming the bad field (out
+ * then holds nothing to free beyond what bootconfig_answer_free frees).
+ */
+int	bootconfig_answer_decode(const struct amp_box *,
+	    struct bootconfig_answer *out, char **cause);
+void	bootconfig_answer_free(struct bootconfig_answer *);
+
+/*
+ * The params to render an answer with the resolved purpose and label
+ * (bootconfig_resolve): strings point into ans and r.
+ */
+void	bootconfig_params_from(struct bootconfig_params *,
+	    const struct bootconfig_answer *ans,
+	    const struct bootconfig_resolution *r);
 
 /* Static files MAAS writes into the TFTP root (boot/ipxe.py, grub.py
  * CONFIG_FILE), for the importer. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "amp.h"
 #include "bootconfig.h"
 #include "bootmethod.h"
 #include "bootres.h"
@@ -427,6 +428,157 @@ test_missing_image_render(void **state)
 	free(out);
 }
 
+/* --- the backend's whole path, pure parts -------------------------------- */
+
+static char *
+box_str(const struct amp_box *b, const char *key)
+{
+	char *s = NULL, *cause = NULL;
+
+	if (amp_box_get_str(b, key, &s, &cause) != 0)
+		return NULL;
+	return s;
+}
+
+/* The answer MAAS's region gives for the golden machine (spec §2.3). */
+static struct amp_box *
+golden_answer(void)
+{
+	struct amp_box *a = amp_box_new();
+
+	amp_box_put_str(a, "arch", "amd64");
+	amp_box_put_str(a, "subarch", "ga-20.04");
+	amp_box_put_str(a, "osystem", "ubuntu");
+	amp_box_put_str(a, "release", "focal");
+	amp_box_put_str(a, "kernel", "boot-kernel");
+	amp_box_put_str(a, "initrd", "boot-initrd");
+	amp_box_put_str(a, "purpose", "commissioning");
+	amp_box_put_str(a, "hostname", "vm1");
+	amp_box_put_str(a, "domain", "maas");
+	amp_box_put_str(a, "preseed_url", "http://10-77-0-0--24.maas-internal:"
+	    "5248/MAAS/metadata/latest/by-id/abc123/?op=get_preseed");
+	amp_box_put_str(a, "fs_host", "10.77.0.2");
+	amp_box_put_str(a, "log_host", "10.77.0.2");
+	amp_box_put_int(a, "log_port", 5247);
+	amp_box_put_str(a, "extra_opts", "");
+	amp_box_put_str(a, "system_id", "abc123");
+	amp_box_put_bool(a, "http_boot", true);
+	amp_box_put_str(a, "ephemeral_opts", "");
+	return a;
+}
+
+/* match -> GetBootConfig arguments -> answer -> resolve -> render, for
+ * the golden PXE machine: the bytes MAAS serves. */
+static void
+test_pipeline(void **state)
+{
+	const char *name = "/pxelinux.cfg/01-52-54-00-12-34-56";
+	struct bootres_image v[] = {
+		row("ubuntu", "ga-20.04", "focal", "commissioning", "stable", NULL),
+	};
+	struct bootres_list l = { v, 1 };
+	struct bootconfig_answer ans;
+	struct bootconfig_resolution r;
+	struct bootconfig_params p;
+	struct bootmethod_match m;
+	struct amp_box *req, *box;
+	char *s, *out, *expect, *cause = NULL;
+	size_t len, elen;
+
+	assert_int_equal(bootmethod_match(name, strlen(name), &m), 1);
+	req = bootconfig_request(&m, "rack01", "10.77.0.2", "10.77.0.50");
+	assert_string_equal((s = box_str(req, "system_id")), "rack01");
+	free(s);
+	assert_string_equal((s = box_str(req, "local_ip")), "10.77.0.2");
+	free(s);
+	assert_string_equal((s = box_str(req, "remote_ip")), "10.77.0.50");
+	free(s);
+	assert_string_equal((s = box_str(req, "mac")), "52-54-00-12-34-56");
+	free(s);
+	assert_string_equal((s = box_str(req, "bios_boot_method")), "pxe");
+	free(s);
+	assert_false(amp_box_has(req, "arch"));
+	assert_false(amp_box_has(req, "subarch"));
+	assert_false(amp_box_has(req, "hardware_uuid"));
+	amp_box_free(req);
+
+	box = golden_answer();
+	assert_int_equal(bootconfig_answer_decode(box, &ans, &cause), 0);
+	amp_box_free(box);
+	assert_string_equal(ans.system_id, "abc123");
+	assert_int_equal(ans.log_port, 5247);
+	assert_true(ans.http_boot);
+	bootconfig_resolve(&l, ans.osystem, ans.arch, ans.subarch, ans.release,
+	    ans.purpose, ans.system_id != NULL, "10.77.0.50", &r);
+	assert_null(r.mark_failed);
+	bootconfig_params_from(&p, &ans, &r);
+	assert_int_equal(bootconfig_render(bootmethod_get(BOOTMETHOD_PXE), &p,
+	    BOOTCONFIG_TFTP, false, &out, &len, &cause), 0);
+	expect = slurp(GOLDEN_DIR "/pxe-commissioning", &elen);
+	assert_int_equal(len, elen);
+	assert_memory_equal(out, expect, len);
+	free(out);
+	free(expect);
+	bootconfig_resolution_free(&r);
+	bootconfig_answer_free(&ans);
+
+	/* A default-arch name sends arch/subarch, not mac. */
+	name = "grub/grub.cfg-default-x86_64";
+	assert_int_equal(bootmethod_match(name, strlen(name), &m), 1);
+	req = bootconfig_request(&m, "rack01", "10.77.0.2", "10.77.0.50");
+	assert_string_equal((s = box_str(req, "arch")), "amd64");
+	free(s);
+	assert_string_equal((s = box_str(req, "bios_boot_method")), "uefi");
+	free(s);
+	assert_false(amp_box_has(req, "mac"));
+	amp_box_free(req);
+}
+
+static void
+test_answer_decode(void **state)
+{
+	struct bootconfig_answer ans;
+	struct amp_box *box;
+	char *cause = NULL;
+
+	/* Optional fields absent: NULL / 0 / false (an older region). */
+	box = golden_answer();
+	amp_box_del(box, "kernel");
+	amp_box_del(box, "initrd");
+	amp_box_del(box, "log_port");
+	amp_box_del(box, "system_id");
+	amp_box_del(box, "http_boot");
+	amp_box_del(box, "ephemeral_opts");
+	assert_int_equal(bootconfig_answer_decode(box, &ans, &cause), 0);
+	assert_null(ans.kernel);
+	assert_null(ans.system_id);
+	assert_null(ans.boot_dtb);
+	assert_int_equal(ans.log_port, 0);
+	assert_false(ans.http_boot);
+	bootconfig_answer_free(&ans);
+	amp_box_free(box);
+
+	/* A required field missing, a bad integer, bad UTF-8. */
+	box = golden_answer();
+	amp_box_del(box, "preseed_url");
+	assert_int_equal(bootconfig_answer_decode(box, &ans, &cause), -1);
+	assert_non_null(strstr(cause, "preseed_url missing"));
+	free(cause);
+	amp_box_free(box);
+	box = golden_answer();
+	amp_box_put_str(box, "log_port", "five");
+	assert_int_equal(bootconfig_answer_decode(box, &ans, &cause), -1);
+	assert_non_null(strstr(cause, "log_port"));
+	free(cause);
+	amp_box_free(box);
+	box = golden_answer();
+	amp_box_put(box, "hostname", "\xff\xfe", 2);
+	assert_int_equal(bootconfig_answer_decode(box, &ans, &cause), -1);
+	assert_non_null(strstr(cause, "hostname"));
+	free(cause);
+	amp_box_free(box);
+}
+
 int
 main(void)
 {
@@ -437,6 +589,8 @@ main(void)
 		cmocka_unit_test(test_all_templates),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_missing_image_render),
+		cmocka_unit_test(test_pipeline),
+		cmocka_unit_test(test_answer_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
