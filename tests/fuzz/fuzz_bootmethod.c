@@ -1,4 +1,4 @@
-// FUZZ_SRCS: src/boot/bootmethod.c src/boot/bootconfig.c src/boot/bootconfig_templates.c src/boot/bootres.c src/region/amp.c src/core/bytes.c src/core/xmalloc.c src/core/log.c
+// FUZZ_SRCS: src/boot/bootmethod.c src/boot/bootconfig.c src/boot/bootconfig_rpc.c src/boot/bootconfig_templates.c src/boot/bootres.c src/region/amp.c src/core/bytes.c src/core/xmalloc.c src/core/log.c
 /*
  * fuzz_bootmethod.c — libFuzzer target for the boot file-name matcher
  * (bootmethod.h) and the config renderer (bootconfig.h).
@@ -17,14 +17,19 @@
  * the input's end are NULL).  bootconfig_render must return 0 with a
  * NUL-terminated output of the stated length, at most 1 MiB plus one
  * expansion, UEFI output stripped; or -1 with a cause.
+ *
+ * The input is also an AMP box on the wire: a GetBootConfig answer that
+ * decodes must render or fail with a cause, like any other answer.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "amp.h"
 #include "bootconfig.h"
 #include "bootmethod.h"
+#include "bootres.h"
 #include "xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -143,10 +148,51 @@ check_render(const uint8_t *data, size_t size)
 	free(buf);
 }
 
+static void
+check_answer(const uint8_t *data, size_t size)
+{
+	struct amp_limits lim = { 0 };
+	struct bootconfig_resolution r;
+	struct bootconfig_answer ans;
+	struct bootconfig_params p;
+	struct bootres_list none = { NULL, 0 };
+	struct amp_box *box = NULL;
+	char *cause = NULL, *out = NULL;
+	size_t used, len;
+
+	if (amp_box_decode(data, size, &lim, &box, &used, &cause) != AMP_OK) {
+		free(cause);
+		return;
+	}
+	if (bootconfig_answer_decode(box, &ans, &cause) == -1) {
+		if (cause == NULL || ans.arch != NULL)
+			abort();
+		free(cause);
+		amp_box_free(box);
+		return;
+	}
+	bootconfig_resolve(&none, ans.osystem, ans.arch, ans.subarch,
+	    ans.release, ans.purpose, ans.system_id != NULL, "10.0.0.9", &r);
+	if (r.label == NULL || r.purpose == NULL)
+		abort();
+	bootconfig_params_from(&p, &ans, &r);
+	if (bootconfig_render(bootmethod_get(BOOTMETHOD_UEFI), &p,
+	    BOOTCONFIG_HTTP, false, &out, &len, &cause) == 0) {
+		if (strlen(out) != len)
+			abort();
+		free(out);
+	} else
+		free(cause);
+	bootconfig_resolution_free(&r);
+	bootconfig_answer_free(&ans);
+	amp_box_free(box);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_match(data, size);
 	check_render(data, size);
+	check_answer(data, size);
 	return 0;
 }
