@@ -395,7 +395,6 @@ rackd_start_regions(struct rackd *r)
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
 		fatalx("dhcp: %s", cause);
 	rpc_set_dhcp(r->rpc, r->dhcp);
-	rackd_start_images(r);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -448,6 +447,8 @@ cmd_run(const char *path, int debug)
 	hooks.shutdown = rackd_shutdown_hook;
 	hooks.arg = &r;
 	r.rpc = rpc_new(r.base, r.cfg, &hooks);
+	/* Before the regions: boot serving must not wait for a secret. */
+	rackd_start_images(&r);
 	/* One runner for every child rackd starts (power.c sizes it). */
 	r.runner = proc_runner_new(r.base, 40);
 
