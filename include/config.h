@@ -82,7 +82,7 @@ struct rackd_config {
 	char	*cluster_uuid;		/* NULL when unset */
 	bool	 debug;
 	int	 tftp_port;		/* accepted, unused */
-	char	*tftp_root;		/* accepted, unused */
+	char	*tftp_root;		/* the image store (bootres.h) */
 
 	/* rackd keys */
 	char	*secret_file;

@@ -31,6 +31,21 @@ void	rpc_set_power(struct rpc *, struct power *);
 /* Attach the DHCP service (dhcp.h). */
 struct dhcp;
 void	rpc_set_dhcp(struct rpc *, struct dhcp *);
+/*
+ * The image store's answers (the boot service provides them, so this
+ * layer needs no boot header).  Until set, ListBootImages fails
+ * (UNHANDLED) so the region skips this rack, and
+ * IsImportBootImagesRunning answers False.
+ */
+struct rpc_images {
+	/* Put ListBootImages' "images" into ans; -1 with *cause (sent as
+	 * the error's description). */
+	int	(*list_boot_images)(void *arg, struct amp_box *ans,
+		    char **cause);
+	bool	(*import_running)(void *arg);
+	void	*arg;
+};
+void	rpc_set_images(struct rpc *, const struct rpc_images *);
 
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "bootres.h"
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
@@ -50,12 +51,32 @@ struct rackd {
 	struct power		*power;
 	struct dhcp		*dhcp;
 	struct refresh		*refresh;
+	struct bootres_store	*images;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
 };
 
 static void	rackd_start_regions(struct rackd *);
+
+/* A hand-copied tree is noticed within this (bootres.h). */
+#define RACKD_IMAGES_MAX_AGE_MS	10000
+
+/* The image store behind ListBootImages (tftp_root, as MAAS's rack). */
+static void
+rackd_start_images(struct rackd *r)
+{
+	struct rpc_images hooks = {
+		bootres_store_answer_list, bootres_store_answer_importing, NULL
+	};
+
+	r->images = bootres_store_new(r->cfg->tftp_root,
+	    RACKD_IMAGES_MAX_AGE_MS);
+	hooks.arg = r->images;
+	rpc_set_images(r->rpc, &hooks);
+	log_info("boot images: %s, %zu rows", r->cfg->tftp_root,
+	    bootres_store_images(r->images)->n);
+}
 
 static void
 usage(void)
@@ -306,6 +327,8 @@ rackd_reload(struct rackd *r)
 		power_reconfigure(r->power, ncfg);
 	if (r->refresh != NULL)
 		refresh_reconfigure(r->refresh, ncfg);
+	if (r->images != NULL)
+		bootres_store_set_root(r->images, ncfg->tftp_root);
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -437,6 +460,8 @@ cmd_run(const char *path, int debug)
 	hooks.shutdown = rackd_shutdown_hook;
 	hooks.arg = &r;
 	r.rpc = rpc_new(r.base, r.cfg, &hooks);
+	/* Before the regions: boot serving must not wait for a secret. */
+	rackd_start_images(&r);
 	/* One runner for every child rackd starts (power.c sizes it). */
 	r.runner = proc_runner_new(r.base, 40);
 
@@ -468,6 +493,7 @@ cmd_run(const char *path, int debug)
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
 	power_free(r.power);
+	bootres_store_free(r.images);
 	rpc_free(r.rpc);
 	http_free(r.http);
 	daemon_shutdown();

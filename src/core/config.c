@@ -55,8 +55,10 @@ const struct config_key config_keys[] = {
 	{ "tftp_port", CONFIG_INT, OFF(tftp_port), "69", 0, 65535, true,
 	  "MAAS TFTP port." },
 	{ "tftp_root", CONFIG_STRING, OFF(tftp_root),
-	  "/var/lib/maas/boot-resources/current", 0, 0, true,
-	  "MAAS TFTP root directory." },
+	  "/var/lib/maas/boot-resources/current", 0, 0, false,
+	  "MAAS TFTP root directory: the boot-resources tree (a `current` "
+	  "symlink to a snapshot, laid out as MAAS lays it out) whose images "
+	  "ListBootImages reports." },
 	{ "max_idle_rpc_connections", CONFIG_INT,
 	  OFF(max_idle_rpc_connections), "1", 1, 1024, true,
 	  "MAAS: persistent RPC connections per region event loop." },

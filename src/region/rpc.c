@@ -30,6 +30,7 @@ struct rpc {
 	struct region_pool	*pool;
 	struct power		*power;
 	struct dhcp		*dhcp;
+	struct rpc_images	 images;
 	struct rpc_hooks	 hooks;
 	char			*secret_file;
 	char			*hostname;
@@ -59,16 +60,33 @@ cmd_ping(struct rpc *rpc, struct region_request *req,
 }
 
 /*
- * rackd serves no boot images.  An empty (successful) list would make
- * every deployment fail the region's image intersection, so we fail the
- * call and the region skips this rack (spec §5.4, pitfall 5).
+ * The image store answers (bootres.h).  Without one, fail the call so
+ * the region skips this rack: an empty (successful) list would make
+ * every commissioning fail the region's image intersection (spec §1.6,
+ * pitfall 1).
  */
 static void
 cmd_list_boot_images(struct rpc *rpc, struct region_request *req,
     const struct amp_box *args)
 {
-	region_request_error(req, "UNHANDLED",
-	    "rackd does not serve boot images; ask another rack controller");
+	struct amp_box *ans;
+	char *cause = NULL;
+
+	if (rpc->images.list_boot_images == NULL) {
+		region_request_error(req, "UNHANDLED",
+		    "rackd has no image store; ask another rack controller");
+		return;
+	}
+	ans = amp_box_new();
+	if (rpc->images.list_boot_images(rpc->images.arg, ans, &cause) == -1) {
+		log_debug("rpc: ListBootImages from %s declined: %s",
+		    region_request_loop(req), cause);
+		region_request_error(req, "UNHANDLED", cause);
+		free(cause);
+		amp_box_free(ans);
+		return;
+	}
+	region_request_answer(req, ans);
 }
 
 static void
@@ -77,7 +95,8 @@ cmd_is_import_running(struct rpc *rpc, struct region_request *req,
 {
 	struct amp_box *ans = amp_box_new();
 
-	amp_box_put_bool(ans, "running", false);
+	amp_box_put_bool(ans, "running", rpc->images.import_running != NULL &&
+	    rpc->images.import_running(rpc->images.arg));
 	region_request_answer(req, ans);
 }
 
@@ -188,9 +207,9 @@ const struct rpc_command rpc_commands[] = {
 	{ "Identify", cmd_identify, "answers the rack's system_id" },
 	{ "Ping", cmd_ping, "liveness; empty answer" },
 	{ "ListBootImages", cmd_list_boot_images,
-	  "error: rackd serves no images (an empty list would block deploys)" },
+	  "rows of tftp_root; error while it has no xinstall image" },
 	{ "IsImportBootImagesRunning", cmd_is_import_running,
-	  "running: False" },
+	  "running: whether an image import runs" },
 	{ "GetPreseedData", cmd_get_preseed_data,
 	  "NotImplementedError, as MAAS for non-Windows OSes" },
 	{ "ConfigureDHCPv4", cmd_configure_dhcp4,
@@ -399,6 +418,12 @@ void
 rpc_set_dhcp(struct rpc *rpc, struct dhcp *dhcp)
 {
 	rpc->dhcp = dhcp;
+}
+
+void
+rpc_set_images(struct rpc *rpc, const struct rpc_images *images)
+{
+	rpc->images = *images;
 }
 
 

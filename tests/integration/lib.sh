@@ -85,6 +85,7 @@ write_config() {
 		echo "secret_file: $T/secret"
 		echo "data_dir: $T/data"
 		echo "run_dir: $T/run"
+		echo "tftp_root: $T/boot-resources/current"
 		echo "hostname: ${RACK_HOSTNAME:-rack-it-$$}"
 	} > "$f"
 }
