@@ -61,6 +61,11 @@ struct config_dhcp {
 	int	 spool_max;		/* lease events kept on disk */
 };
 
+/* tftp: section — the TFTP server (issue 10). */
+struct config_tftp {
+	int	 max_transfers;		/* transfers at once */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -69,8 +74,8 @@ struct rackd_config {
 	size_t	 n_maas_urls;
 	char	*cluster_uuid;		/* NULL when unset */
 	bool	 debug;
-	int	 tftp_port;		/* accepted, unused */
-	char	*tftp_root;		/* accepted, unused */
+	int	 tftp_port;		/* 0: TFTP off */
+	char	*tftp_root;
 
 	/* rackd keys */
 	char	*secret_file;
@@ -81,6 +86,7 @@ struct rackd_config {
 	struct config_region region;
 	struct config_power power;
 	struct config_dhcp dhcp;
+	struct config_tftp tftp;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -34,6 +34,8 @@
 #include "region.h"
 #include "rpc.h"
 #include "secret.h"
+#include "tftp.h"
+#include "tftp_source.h"
 #include "xmalloc.h"
 
 struct rackd {
@@ -48,6 +50,8 @@ struct rackd {
 	struct proc_runner	*runner;
 	struct power		*power;
 	struct dhcp		*dhcp;
+	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
+	struct tftp		*tftp;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -298,6 +302,11 @@ rackd_reload(struct rackd *r)
 	rpc_reconfigure(r->rpc, ncfg);
 	if (r->power != NULL)
 		power_reconfigure(r->power, ncfg);
+	if (ncfg->tftp_port != r->cfg->tftp_port ||
+	    strcmp(ncfg->tftp_root, r->cfg->tftp_root) != 0 ||
+	    ncfg->tftp.max_transfers != r->cfg->tftp.max_transfers)
+		log_warnx("reload: tftp_port, tftp_root and tftp: changes "
+		    "take effect at the next restart");
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -377,6 +386,49 @@ rackd_start_regions(struct rackd *r)
 	daemon_status("discovering region controllers");
 }
 
+/* UpdateServices status of TFTP (rpc_set_service_status). */
+static const char *
+rackd_tftp_status(void *arg, char *info, size_t cap)
+{
+	struct rackd *r = arg;
+
+	if (r->tftp == NULL) {
+		snprintf(info, cap, "tftp_port is 0");
+		return "off";
+	}
+	return tftp_service_status(r->tftp, info, cap);
+}
+
+/*
+ * Start TFTP.  Not fatal when it cannot listen (port taken by tftpd-hpa,
+ * no permission): the rest of the rack still works, and UpdateServices
+ * reports tftp dead with the cause.
+ */
+static void
+rackd_start_tftp(struct rackd *r)
+{
+	struct tftp_params p;
+	char *cause = NULL;
+
+	if (r->cfg->tftp_port == 0) {
+		log_info("tftp: off (tftp_port is 0)");
+		return;
+	}
+	/* Two readers: enough to keep a disk busy, few enough to leave
+	 * the cores to the loop. */
+	if ((r->tftp_fs = tftp_fs_new(r->base, r->cfg->tftp_root, 2,
+	    &cause)) == NULL)
+		fatalx("tftp: %s", cause);
+	memset(&p, 0, sizeof p);
+	p.port = r->cfg->tftp_port;
+	p.max_transfers = r->cfg->tftp.max_transfers;
+	r->tftp = tftp_new(r->base, tftp_fs_source(r->tftp_fs), &p);
+	if (tftp_start(r->tftp, &cause) == -1) {
+		log_warnx("tftp: not serving: %s", cause);
+		free(cause);
+	}
+}
+
 static void
 curl_init_or_die(void)
 {
@@ -426,6 +478,8 @@ cmd_run(const char *path, int debug)
 	r.rpc = rpc_new(r.base, r.cfg, &hooks);
 	/* One runner for every child rackd starts (power.c sizes it). */
 	r.runner = proc_runner_new(r.base, 40);
+	rackd_start_tftp(&r);
+	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
 
 	daemon_init(r.base);
 	if (access(r.cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
@@ -449,6 +503,9 @@ cmd_run(const char *path, int debug)
 	/* Power first stops acting; the pool's and the runner's last
 	 * callbacks still reach it; then it goes. */
 	power_shutdown(r.power);
+	/* TFTP first closes its readers, then the pool joins its threads. */
+	tftp_free(r.tftp);
+	tftp_fs_free(r.tftp_fs);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	proc_runner_free(r.runner);
