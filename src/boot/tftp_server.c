@@ -467,8 +467,10 @@ session_recv_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		s->block++;
 		session_send_block(s);
-		if (s->waiting)
-			return;
+		/* Lock-step: nothing else is due from this client now; a
+		 * further datagram wakes us again (level-triggered), which
+		 * saves a recv() that would say EAGAIN on every block. */
+		return;
 	}
 }
 
