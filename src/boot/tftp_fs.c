@@ -55,7 +55,8 @@ struct fs_job {
 	tftp_open_cb	 open_cb;
 	tftp_read_cb	 read_cb;
 	void		*arg;
-	struct fs_reader *reader;
+	struct tftp_fs	*fs;
+	struct fs_reader *reader;	/* FS_READ: whose read this is */
 };
 
 struct fs_reader {
@@ -251,8 +252,7 @@ fs_complete(struct fs_job *j)
 		rd->base.size = j->size;
 		rd->fd = j->fd;
 		j->fd = -1;
-		rd->fs = (struct tftp_fs *)j->reader;	/* see fs_open */
-		j->reader = NULL;
+		rd->fs = j->fs;
 		j->open_cb(j->arg, &rd->base, 0, NULL);
 	}
 	fs_job_free(j);
@@ -340,8 +340,7 @@ fs_open(struct tftp_source *src, const struct tftp_open_req *req,
 	xasprintf(&j->path, "%s/%s", fs->root, req->path);
 	j->open_cb = cb;
 	j->arg = arg;
-	/* The reader does not exist yet; carry the fs for it. */
-	j->reader = (struct fs_reader *)fs;
+	j->fs = fs;
 	fs_submit(fs, j);
 	return j;
 }

@@ -105,6 +105,7 @@ struct tftp {
 	/* failure log rate limit */
 	uint64_t		 faillog_sec;
 	unsigned int		 faillog_n, faillog_dropped;
+	struct event		*faillog_ev;	/* reports the dropped count */
 };
 
 static void	session_send_block(struct tftp_session *);
@@ -128,23 +129,41 @@ fmt_addr(const struct sockaddr *sa, char *buf, size_t cap)
 	}
 }
 
-/* One info line per failure, at most FAILLOG_PER_SEC a second. */
+static void
+faillog_flush(struct tftp *srv)
+{
+	if (srv->faillog_dropped > 0)
+		log_info("tftp: %u more failures not logged",
+		    srv->faillog_dropped);
+	srv->faillog_dropped = 0;
+}
+
+static void
+faillog_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	faillog_flush(arg);
+}
+
+/*
+ * One info line per failure, at most FAILLOG_PER_SEC a second; the
+ * count of the others is logged when the second is over (a timer, so a
+ * burst followed by silence is still accounted for).
+ */
 static void
 log_failure(struct tftp *srv, const char *peer, const char *file,
     const char *cause)
 {
 	uint64_t sec = rackd_now_ms() / 1000;
+	struct timeval tv = { 1, 0 };
 
 	if (sec != srv->faillog_sec) {
-		if (srv->faillog_dropped > 0)
-			log_info("tftp: %u more failures not logged",
-			    srv->faillog_dropped);
+		faillog_flush(srv);
 		srv->faillog_sec = sec;
 		srv->faillog_n = 0;
-		srv->faillog_dropped = 0;
 	}
 	if (srv->faillog_n++ >= FAILLOG_PER_SEC) {
-		srv->faillog_dropped++;
+		if (srv->faillog_dropped++ == 0)
+			evtimer_add(srv->faillog_ev, &tv);
 		return;
 	}
 	log_info("tftp: %s %s: %s", peer, file != NULL ? file : "-", cause);
@@ -750,6 +769,7 @@ tftp_new(struct event_base *base, struct tftp_source *source,
 	if (srv->p.max_transfers <= 0)
 		srv->p.max_transfers = 500;
 	srv->l4.fd = srv->l6.fd = -1;
+	srv->faillog_ev = evtimer_new(base, faillog_timer_cb, srv);
 	snprintf(srv->l4.error, sizeof srv->l4.error, "not started");
 	snprintf(srv->l6.error, sizeof srv->l6.error, "not started");
 	return srv;
@@ -894,6 +914,8 @@ tftp_free(struct tftp *srv)
 		close(srv->l4.fd);
 	if (srv->l6.fd != -1)
 		close(srv->l6.fd);
+	faillog_flush(srv);
+	event_free(srv->faillog_ev);
 	free(srv->bind4);
 	free(srv->bind6);
 	free(srv);
