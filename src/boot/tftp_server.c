@@ -336,6 +336,11 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct tftp_session *s = arg;
 	char why[64];
 
+	if (s->waiting) {
+		session_fail(s, TFTP_ENOTDEFINED, "Read timed out",
+		    "the source did not deliver data in time");
+		return;
+	}
 	if (s->retries >= 2) {
 		snprintf(why, sizeof why, "timed out waiting for ACK of "
 		    "block %llu", (unsigned long long)s->block);
@@ -432,7 +437,13 @@ session_send_block(struct tftp_session *s)
 	size_t avail = s->qlen - s->qoff, n;
 
 	if (avail < (size_t)s->blksize && !s->eof) {
+		/* A reader that never answers (hung storage, a dead
+		 * region behind a generated file) must not hold a
+		 * transfer slot forever: the last retry interval bounds
+		 * the wait. */
 		s->waiting = true;
+		s->retries = 2;
+		session_arm(s);
 		session_maybe_read(s);
 		return;
 	}

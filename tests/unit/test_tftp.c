@@ -912,6 +912,209 @@ test_server_rollover(void **state)
 	free(s);
 }
 
+/*
+ * A source of generated files (what a boot-config source will be): names
+ * "gen/<text>" serve <text> with an unknown size, "stall" opens but
+ * never delivers, anything else is "not found" with a custom message.
+ */
+struct mem_reader {
+	struct tftp_reader	 base;
+	struct event		*ev;
+	char			 text[64];
+	uint64_t		 off;
+	size_t			 len;
+	tftp_read_cb		 cb;
+	void			*arg;
+	bool			 stall;
+};
+
+static void
+mem_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct mem_reader *m = arg;
+	size_t have = strlen(m->text), n = 0;
+	uint8_t *d;
+
+	if (m->off < have)
+		n = have - m->off < m->len ? have - m->off : m->len;
+	d = xmalloc(n + 1);
+	memcpy(d, m->text + m->off, n);
+	m->cb(m->arg, d, n, NULL);
+}
+
+static void
+mem_read(struct tftp_reader *r, uint64_t off, size_t len, tftp_read_cb cb,
+    void *arg)
+{
+	struct mem_reader *m = (struct mem_reader *)r;
+	struct timeval tv = { 0, 0 };
+
+	m->off = off;
+	m->len = len;
+	m->cb = cb;
+	m->arg = arg;
+	if (!m->stall)
+		evtimer_add(m->ev, &tv);
+}
+
+static void
+mem_close(struct tftp_reader *r)
+{
+	struct mem_reader *m = (struct mem_reader *)r;
+
+	event_free(m->ev);
+	free(m);
+}
+
+static const struct tftp_reader_ops mem_ops = { mem_read, mem_close };
+
+struct mem_open {
+	struct event		*ev;
+	char			 path[128];
+	tftp_open_cb		 cb;
+	void			*arg;
+};
+
+struct mem_source {
+	struct tftp_source	 src;
+	struct event_base	*base;
+	_Atomic int		 opens;		/* read by the test thread */
+	int			 cancels;
+};
+
+static void
+mem_open_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct mem_open *o = arg;
+	struct mem_reader *m;
+	struct event_base *base = event_get_base(o->ev);
+
+	event_free(o->ev);
+	if (strncmp(o->path, "gen/", 4) != 0 && strcmp(o->path, "stall") != 0) {
+		o->cb(o->arg, NULL, TFTP_ENOTFOUND, "no such machine");
+		free(o);
+		return;
+	}
+	m = xcalloc(1, sizeof *m);
+	m->base.ops = &mem_ops;
+	m->base.size = -1;
+	m->stall = strcmp(o->path, "stall") == 0;
+	snprintf(m->text, sizeof m->text, "%s", m->stall ? "" : o->path + 4);
+	m->ev = evtimer_new(base, mem_deliver, m);
+	o->cb(o->arg, &m->base, 0, NULL);
+	free(o);
+}
+
+static void *
+mem_open(struct tftp_source *src, const struct tftp_open_req *req,
+    tftp_open_cb cb, void *arg)
+{
+	struct mem_source *ms = (struct mem_source *)src;
+	struct mem_open *o = xcalloc(1, sizeof *o);
+	struct timeval tv = { 0, 0 };
+
+	ms->opens++;
+	snprintf(o->path, sizeof o->path, "%s", req->path);
+	o->cb = cb;
+	o->arg = arg;
+	o->ev = evtimer_new(ms->base, mem_open_done, o);
+	/* "slowopen" never completes: only a cancel ends it. */
+	if (strcmp(req->path, "slowopen") != 0)
+		evtimer_add(o->ev, &tv);
+	return o;
+}
+
+static void
+mem_cancel(struct tftp_source *src, void *token)
+{
+	struct mem_open *o = token;
+
+	((struct mem_source *)src)->cancels++;
+	event_free(o->ev);
+	free(o);
+}
+
+static void
+test_server_other_source(void **state)
+{
+	struct srv *s = srv_start(10);
+	struct mem_source ms = { { mem_open, mem_cancel }, NULL, 0, 0 };
+	struct tftp_params p;
+	struct fetch f;
+	char *cause = NULL, c;
+	uint64_t t0;
+
+	/* Swap in the generated-file source, with short retries. */
+	assert_int_equal(write(s->stop_pipe[1], "x", 1), 1);
+	pthread_join(s->thread, NULL);
+	assert_int_equal(read(s->stop_pipe[0], &c, 1), 1);
+	event_add(s->stop_ev, NULL);
+	tftp_free(s->tftp);
+	ms.base = s->base;
+	memset(&p, 0, sizeof p);
+	p.bind4 = "127.0.0.1";
+	p.bind6 = "::1";
+	p.retry_ms[0] = 100;
+	p.retry_ms[1] = 200;
+	p.retry_ms[2] = 300;
+	s->tftp = tftp_new(s->base, &ms.src, &p);
+	assert_int_equal(tftp_start(s->tftp, &cause), 0);
+	s->port4 = tftp_port(s->tftp, 4);
+	s->port6 = tftp_port(s->tftp, 6);
+	assert_int_equal(pthread_create(&s->thread, NULL, srv_thread, s), 0);
+
+	/* Unknown size: no tsize in the OACK, the data still flows. */
+	memset(&f, 0, sizeof f);
+	f.name = "/gen/DEFAULT-config";
+	f.opts.tsize = true;
+	f.opts.blksize = 8;
+	fetch(s, &f);
+	assert_true(f.oack);
+	assert_false(f.got.tsize);
+	assert_int_equal(f.len, 14);
+	assert_memory_equal(f.data, "DEFAULT-config", 14);
+	assert_int_equal(f.blocks, 2);
+	free(f.data);
+
+	/* The source's own error code and text reach the client. */
+	memset(&f, 0, sizeof f);
+	f.name = "pxelinux.cfg/01-52-54-00-12-34-56";
+	fetch(s, &f);
+	assert_int_equal(f.errcode, TFTP_ENOTFOUND);
+	assert_string_equal(f.errmsg, "no such machine");
+
+	/* A reader that never delivers frees its slot: ERROR 0 after the
+	 * last retry interval. */
+	memset(&f, 0, sizeof f);
+	f.name = "stall";
+	t0 = now_ms();
+	fetch(s, &f);
+	assert_int_equal(f.errcode, TFTP_ENOTDEFINED);
+	assert_string_equal(f.errmsg, "Read timed out");
+	assert_true(now_ms() - t0 >= 250);
+
+	/* An open still pending at shutdown is cancelled, not leaked. */
+	{
+		struct sockaddr_storage to;
+		socklen_t tolen;
+		uint8_t req[100];
+		size_t n = tftp_build_rrq(req, sizeof req, "slowopen", "octet",
+		    NULL);
+		int fd = client_socket("127.0.0.1", s->port4, &to, &tolen);
+		uint64_t end = now_ms() + 5000;
+
+		sendto(fd, req, n, 0, (struct sockaddr *)&to, tolen);
+		while (ms.opens < 4 && now_ms() < end)
+			poll(NULL, 0, 10);
+		assert_int_equal(ms.opens, 4);
+		close(fd);
+	}
+	srv_stop(s);
+	assert_int_equal(s->stats.completed, 1);
+	assert_int_equal(ms.cancels, 1);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -928,6 +1131,7 @@ main(void)
 		cmocka_unit_test(test_server_give_up),
 		cmocka_unit_test(test_server_duplicate_and_busy),
 		cmocka_unit_test(test_server_rollover),
+		cmocka_unit_test(test_server_other_source),
 	};
 
 	alarm(120);	/* a hang fails the suite instead of blocking it */
