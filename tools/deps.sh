@@ -30,4 +30,12 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# tftpd-hpa is only the benchmark's reference (bench/tftp.sh runs it in the
+# foreground on loopback); its system service would hold port 69, which is
+# rackd's, so it stays disabled.
+case "$missing" in *tftpd-hpa*)
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now tftpd-hpa >/dev/null 2>&1 || true
+	fi ;;
+esac
 echo "deps: done"
