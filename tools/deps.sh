@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libyaml-dev
 libjansson-dev libssl-dev libsystemd-dev zlib1g-dev libcmocka-dev
 clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
-psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd"
+psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
+tftp-hpa atftp busybox-static tftpd-hpa"
 
 missing=""
 for p in $PKGS; do
@@ -29,4 +30,12 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# tftpd-hpa is only the benchmark's reference (bench/tftp.sh runs it in the
+# foreground on loopback); its system service would hold port 69, which is
+# rackd's, so it stays disabled.
+case "$missing" in *tftpd-hpa*)
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now tftpd-hpa >/dev/null 2>&1 || true
+	fi ;;
+esac
 echo "deps: done"
