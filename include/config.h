@@ -78,6 +78,17 @@ struct config_tftp {
 	int	 max_transfers;		/* transfers at once */
 };
 
+/* http: section — HTTP on 5248/5249: images, boot files, /MAAS/ proxy (issue 10). */
+struct config_http {
+	int	 port;			/* machines' port (MAAS nginx 5248); 0 = off */
+	int	 internal_port;		/* MAAS rackd's 5249 (/boot/, /log); 0 = off */
+	char	*bind;			/* listen addresses, comma separated */
+	int	 region_port;		/* regions' HTTP port for /MAAS/ */
+	int	 proxy_timeout_ms;	/* silence from a region before a proxied request is cut */
+	int	 client_timeout_ms;	/* silence from a client before its connection is closed */
+	int	 max_connections;	/* client connections at once */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -100,6 +111,7 @@ struct rackd_config {
 	struct config_dhcp dhcp;
 	struct config_refresh refresh;
 	struct config_tftp tftp;
+	struct config_http http;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -141,6 +141,14 @@ const char *region_pool_system_id(const struct region_pool *);
  * ClusterClientService.maas_url), NULL before any discovery answered;
  * valid until the next loop turn. */
 const char *region_pool_maas_url(const struct region_pool *);
+/*
+ * Peer addresses (host only, as connected to) of the established
+ * connections, each once, in connection order: where the regions'
+ * HTTP servers are (MAAS's rack proxies /MAAS/ to them).  *hosts is
+ * NULL-terminated; the caller frees each and the array.  Returns the
+ * count.
+ */
+size_t	region_pool_peer_hosts(const struct region_pool *, char ***hosts);
 /* One line per connection for logs / state files; caller frees. */
 char	*region_pool_describe(const struct region_pool *);
 

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
+#include "httpd.h"
 #include "dhcp.h"
 #include "log.h"
 #include "power.h"
@@ -56,6 +57,7 @@ struct rackd {
 	struct bootres_store	*images;
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
+	struct httpd		*httpd;		/* NULL: both http ports 0 */
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -338,6 +340,13 @@ rackd_reload(struct rackd *r)
 	    ncfg->tftp.max_transfers != r->cfg->tftp.max_transfers)
 		log_warnx("reload: tftp_port, tftp_root and tftp: changes "
 		    "take effect at the next restart");
+	if (ncfg->http.port != r->cfg->http.port ||
+	    ncfg->http.internal_port != r->cfg->http.internal_port ||
+	    strcmp(ncfg->http.bind, r->cfg->http.bind) != 0 ||
+	    strcmp(ncfg->tftp_root, r->cfg->tftp_root) != 0 ||
+	    ncfg->http.region_port != r->cfg->http.region_port)
+		log_warnx("reload: tftp_root and http: changes take effect "
+		    "for HTTP at the next restart");
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -407,6 +416,8 @@ rackd_start_regions(struct rackd *r)
 	r->pool = region_pool_new(r->base, r->http, r->cfg, &r->secret,
 	    rackd_command, rackd_status, r);
 	rpc_set_pool(r->rpc, r->pool);
+	if (r->httpd != NULL)
+		httpd_set_pool(r->httpd, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
 	rpc_set_power(r->rpc, r->power);
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
@@ -465,6 +476,44 @@ rackd_start_tftp(struct rackd *r)
 	}
 }
 
+/* UpdateServices status of HTTP (rpc_set_service_status). */
+static const char *
+rackd_http_status(void *arg, char *info, size_t cap)
+{
+	return httpd_service_status(((struct rackd *)arg)->httpd, info, cap);
+}
+
+/*
+ * Start HTTP on http.port / http.internal_port.  Not fatal when it
+ * cannot listen (5248 taken by a region's nginx on the same host): the
+ * rest of the rack works, and UpdateServices reports http dead.
+ */
+static void
+rackd_start_httpd(struct rackd *r)
+{
+	struct httpd_params p;
+	char *cause = NULL;
+
+	if (r->cfg->http.port == 0 && r->cfg->http.internal_port == 0) {
+		log_info("http: off (http.port and http.internal_port are 0)");
+		return;
+	}
+	memset(&p, 0, sizeof p);
+	p.port = r->cfg->http.port;
+	p.internal_port = r->cfg->http.internal_port;
+	p.bind = r->cfg->http.bind;
+	p.root = r->cfg->tftp_root;
+	p.region_port = r->cfg->http.region_port;
+	p.proxy_timeout_ms = r->cfg->http.proxy_timeout_ms;
+	p.client_timeout_ms = r->cfg->http.client_timeout_ms;
+	p.max_connections = r->cfg->http.max_connections;
+	r->httpd = httpd_new(r->base, &p);
+	if (httpd_start(r->httpd, &cause) == -1) {
+		log_warnx("http: not fully serving: %s", cause);
+		free(cause);
+	}
+}
+
 static void
 curl_init_or_die(void)
 {
@@ -518,6 +567,8 @@ cmd_run(const char *path, int debug)
 	r.runner = proc_runner_new(r.base, 40);
 	rackd_start_tftp(&r);
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
+	rackd_start_httpd(&r);
+	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
 
 	daemon_init(r.base);
 	if (access(r.cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
@@ -545,6 +596,7 @@ cmd_run(const char *path, int debug)
 	/* TFTP first closes its readers, then the pool joins its threads. */
 	tftp_free(r.tftp);
 	tftp_fs_free(r.tftp_fs);
+	httpd_free(r.httpd);		/* before the pool it asks for regions */
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	refresh_free(r.refresh);

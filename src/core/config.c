@@ -39,6 +39,7 @@
 #define DHC(m)	offsetof(struct rackd_config, dhcp.m)
 #define RFR(m)	offsetof(struct rackd_config, refresh.m)
 #define TFT(m)	offsetof(struct rackd_config, tftp.m)
+#define HTP(m)	offsetof(struct rackd_config, http.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -274,6 +275,40 @@ const struct config_key config_keys[] = {
 	  100000, false,
 	  "Transfers served at once; a request beyond this is refused with "
 	  "TFTP error 0 \"server busy\" and a log line." },
+
+	/* http: images, boot files and the /MAAS/ proxy (MAAS's nginx + 5249) */
+	{ "http", CONFIG_SECTION, OFF(http), NULL, 0, 0, false,
+	  "rackd's HTTP server, in place of MAAS's nginx on 5248 and its "
+	  "rackd site on 5249: /images/ from tftp_root, the boot files and "
+	  "configs, and /MAAS/ proxied to a live region.  Changes need a "
+	  "restart." },
+	{ "http.port", CONFIG_INT, HTP(port), "5248", 0, 65535, false,
+	  "Port machines use (MAAS's nginx: /images/, /MAAS/, boot files).  "
+	  "0 turns it off." },
+	{ "http.internal_port", CONFIG_INT, HTP(internal_port), "5249", 0,
+	  65535, false,
+	  "MAAS rackd's own port: /boot/<file> (with X-Server-Addr and "
+	  "X-Forwarded-For) and /log.  0 turns it off." },
+	{ "http.bind", CONFIG_STRING, HTP(bind), "::,0.0.0.0", 0, 0, false,
+	  "Addresses both ports listen on, comma separated (IPv6 ones are "
+	  "IPv6-only).  A bind that fails is logged and the others serve." },
+	{ "http.region_port", CONFIG_INT, HTP(region_port), "5240", 1, 65535,
+	  false,
+	  "Port of the regions' HTTP server: /MAAS/ goes to <region "
+	  "address>:<region_port> for each connected region, as MAAS's "
+	  "nginx upstream does (the maas_url in use when none is "
+	  "connected)." },
+	{ "http.proxy_timeout", CONFIG_DURATION, HTP(proxy_timeout_ms), "120s",
+	  1000, 3600000, false,
+	  "A region that sends nothing for this long on a proxied /MAAS/ "
+	  "request (connect included) is given up." },
+	{ "http.client_timeout", CONFIG_DURATION, HTP(client_timeout_ms),
+	  "60s", 1000, 3600000, false,
+	  "A client connection idle (or not reading) this long is closed." },
+	{ "http.max_connections", CONFIG_INT, HTP(max_connections), "2000", 1,
+	  100000, false,
+	  "Client connections at once; beyond this new ones are closed at "
+	  "once, with a log line." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

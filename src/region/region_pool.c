@@ -837,6 +837,32 @@ region_pool_maas_url(const struct region_pool *pool)
 	return pool->maas_url;
 }
 
+size_t
+region_pool_peer_hosts(const struct region_pool *pool, char ***hosts)
+{
+	const struct region_conn *c;
+	char **v = NULL;
+	const char *h;
+	size_t n = 0, i;
+
+	v = xcalloc(1, sizeof *v);
+	TAILQ_FOREACH(c, &pool->conns, entry) {
+		if (c->state != REGION_ESTABLISHED || c->addr_idx >= c->naddrs)
+			continue;
+		h = c->addrs[c->addr_idx].host;
+		for (i = 0; i < n; i++)
+			if (strcmp(v[i], h) == 0)
+				break;
+		if (i < n)
+			continue;
+		v = xreallocarray(v, n + 2, sizeof *v);
+		v[n++] = xstrdup(h);
+		v[n] = NULL;
+	}
+	*hosts = v;
+	return n;
+}
+
 char *
 region_pool_describe(const struct region_pool *pool)
 {

@@ -91,6 +91,12 @@ write_config() {
 		# TFTP off unless a test asks (RACKD_TFTP_PORT): tests running
 		# at once must not all grab the host's port 69.
 		echo "tftp_port: ${RACKD_TFTP_PORT:-0}"
+		# HTTP likewise (5248/5249) unless RACKD_HTTP_PORT and
+		# RACKD_HTTP_INTERNAL_PORT ask; loopback only.
+		echo "http: {port: ${RACKD_HTTP_PORT:-0}," \
+		    "internal_port: ${RACKD_HTTP_INTERNAL_PORT:-0}," \
+		    "bind: \"${RACKD_HTTP_BIND:-127.0.0.1}\"," \
+		    "region_port: ${RACKD_HTTP_REGION_PORT:-5240}}"
 	} > "$f"
 }
 

@@ -1562,6 +1562,8 @@ class RPCInfo(resource.Resource):
         return super().render(request)
 
     def render_POST(self, request):
+        if request.path.startswith(b"/MAAS/echo/"):
+            return echo(request)
         m = METADATA_PATH.match(request.path.decode("latin-1"))
         if m and m.group(1) in ("2012-03-01", "latest"):
             return metadata_post(request)
@@ -1570,6 +1572,8 @@ class RPCInfo(resource.Resource):
         return NOT_FOUND
 
     def render_GET(self, request):
+        if request.path.startswith(b"/MAAS/echo/"):
+            return echo(request)
         if request.path != b"/MAAS/rpc/":
             request.setResponseCode(404)
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
@@ -1608,6 +1612,22 @@ class RPCInfo(resource.Resource):
             reactor.callLater(30, late)
             return server.NOT_DONE_YET
         return body
+
+
+def echo(request):
+    """GET/POST /MAAS/echo/...: what this region saw of a request (for
+    rackd's /MAAS/ proxy test): region name, method, uri, the headers as
+    received, body length and sha256; ?size=N appends N bytes of padding."""
+    body = request.content.read() if request.content else b""
+    doc = {"region": ARGS.name, "method": request.method.decode(),
+           "uri": request.uri.decode("latin-1"),
+           "headers": {k.decode("latin-1").lower(): [v.decode("latin-1") for v in vs]
+                       for k, vs in request.requestHeaders.getAllRawHeaders()},
+           "body_len": len(body), "body_sha256": hashlib.sha256(body).hexdigest()}
+    out = (json.dumps(doc) + "\n").encode()
+    size = int(request.args.get(b"size", [b"0"])[0])
+    request.setHeader(b"content-type", b"application/json")
+    return out + b" " * size
 
 
 # --- control API ------------------------------------------------------------------
