@@ -62,7 +62,8 @@ int	httpd_path_sanitise(const char *target, char *out, size_t cap);
  * that host without port, X-Real-IP = remote_ip, X-Forwarded-Proto =
  * http, X-Forwarded-For = the client's X-Forwarded-For + ", " +
  * remote_ip; hop-by-hop headers (Connection and the ones it names,
- * Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade)
+ * Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade,
+ * and Expect, which the proxy answers itself)
  * dropped; the rest kept in order.  Returns the malloc'd head ending in
  * the blank line.
  */

@@ -275,6 +275,8 @@ proxy_drops(const char *name, const char *connection)
 		"Trailer", "Transfer-Encoding", "Upgrade", "Host",
 		"X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Server",
 		"X-Forwarded-Proto", "X-Forwarded-For",
+		/* Answered by the proxy itself (the region hears HTTP/1.0). */
+		"Expect",
 	};
 	const char *p, *q;
 	size_t i, nl = strlen(name);
