@@ -27,6 +27,7 @@
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
+#include "boot_events.h"
 #include "http.h"
 #include "httpd.h"
 #include "dhcp.h"
@@ -58,6 +59,7 @@ struct rackd {
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
+	struct boot_events	*events;	/* NODE_HTTP_REQUEST, ... */
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -418,6 +420,7 @@ rackd_start_regions(struct rackd *r)
 	rpc_set_pool(r->rpc, r->pool);
 	if (r->httpd != NULL)
 		httpd_set_pool(r->httpd, r->pool);
+	boot_events_set_pool(r->events, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
 	rpc_set_power(r->rpc, r->power);
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
@@ -483,6 +486,14 @@ rackd_http_status(void *arg, char *info, size_t cap)
 	return httpd_service_status(((struct rackd *)arg)->httpd, info, cap);
 }
 
+/* httpd's boot events go to the region (boot_events.h). */
+static void
+rackd_boot_event(void *arg, const char *type, const char *ip,
+    const char *desc)
+{
+	boot_events_send(((struct rackd *)arg)->events, type, ip, desc);
+}
+
 /*
  * Start HTTP on http.port / http.internal_port.  Not fatal when it
  * cannot listen (5248 taken by a region's nginx on the same host): the
@@ -508,6 +519,7 @@ rackd_start_httpd(struct rackd *r)
 	p.client_timeout_ms = r->cfg->http.client_timeout_ms;
 	p.max_connections = r->cfg->http.max_connections;
 	r->httpd = httpd_new(r->base, &p);
+	httpd_set_event_hook(r->httpd, rackd_boot_event, r);
 	if (httpd_start(r->httpd, &cause) == -1) {
 		log_warnx("http: not fully serving: %s", cause);
 		free(cause);
@@ -567,6 +579,7 @@ cmd_run(const char *path, int debug)
 	r.runner = proc_runner_new(r.base, 40);
 	rackd_start_tftp(&r);
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
+	r.events = boot_events_new();
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
 
@@ -599,6 +612,7 @@ cmd_run(const char *path, int debug)
 	httpd_free(r.httpd);		/* before the pool it asks for regions */
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
+	boot_events_free(r.events);	/* after the pool's last callbacks */
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
 	power_free(r.power);

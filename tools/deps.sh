@@ -7,7 +7,7 @@ libjansson-dev libssl-dev libsystemd-dev zlib1g-dev libcmocka-dev
 clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
 psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
-tftp-hpa atftp busybox-static tftpd-hpa"
+tftp-hpa atftp busybox-static tftpd-hpa nginx-light"
 
 missing=""
 for p in $PKGS; do
@@ -36,6 +36,13 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 case "$missing" in *tftpd-hpa*)
 	if command -v systemctl >/dev/null 2>&1; then
 		$SUDO systemctl disable --now tftpd-hpa >/dev/null 2>&1 || true
+	fi ;;
+esac
+# nginx-light likewise: bench/http.sh runs it in the foreground on loopback
+# as the reference for rackd's HTTP; its service would hold port 80.
+case "$missing" in *nginx-light*)
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
 	fi ;;
 esac
 echo "deps: done"
