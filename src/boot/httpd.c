@@ -545,6 +545,10 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	tv.tv_sec = h->p.client_timeout_ms / 1000;
 	tv.tv_usec = (h->p.client_timeout_ms % 1000) * 1000;
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	/* libevent writes 16 KiB per loop turn by default: one sendfile
+	 * per 16 KiB halves image throughput. */
+	bufferevent_set_max_single_write(c->bev, HTTPD_MAX_SINGLE_IO);
+	bufferevent_set_max_single_read(c->bev, HTTPD_MAX_SINGLE_IO);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	/* Stop reading past one head's worth while nobody consumes it. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_OUT_HIGH);

@@ -19,6 +19,8 @@ struct httpd_proxy;
 /* Output kept queued before the producer is paused (backpressure). */
 #define HTTPD_OUT_HIGH		(256 * 1024)
 #define HTTPD_OUT_LOW		(64 * 1024)
+/* Bytes moved per socket call (sendfile included). */
+#define HTTPD_MAX_SINGLE_IO	(1024 * 1024)
 /* A region that failed is tried last for this long (nginx fail_timeout). */
 #define HTTPD_UPSTREAM_PENALTY_MS	10000
 

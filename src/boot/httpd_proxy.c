@@ -297,6 +297,8 @@ proxy_try_next(struct httpd_proxy *px)
 		tv.tv_sec = h->p.proxy_timeout_ms / 1000;
 		tv.tv_usec = (h->p.proxy_timeout_ms % 1000) * 1000;
 		bufferevent_set_timeouts(px->up, &tv, &tv);
+		bufferevent_set_max_single_write(px->up, HTTPD_MAX_SINGLE_IO);
+		bufferevent_set_max_single_read(px->up, HTTPD_MAX_SINGLE_IO);
 		bufferevent_setcb(px->up, up_read_cb, up_write_cb, up_event_cb,
 		    px);
 		bufferevent_setwatermark(px->up, EV_READ, 0, HTTPD_OUT_HIGH);
