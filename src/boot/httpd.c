@@ -130,6 +130,8 @@ put_common_headers(struct evbuffer *out, const struct httpd_conn *c,
 	    "Date: %s\r\n", status, httpd_reason(status), date);
 	if (!c->keep_alive)
 		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (c->head.minor == 0)
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
 }
 
 void
