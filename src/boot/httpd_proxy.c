@@ -57,6 +57,7 @@ struct httpd_proxy {
 	int			 expect_continue;
 	int			 replayable;	/* no body: safe to send again */
 	int			 connected;
+	int			 timed_out;	/* the last region tried was silent */
 	uint64_t		 resp_bytes;
 	uint64_t		 started_ms;
 };
@@ -238,6 +239,7 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	penalise(c->h, px->cur);
+	px->timed_out = (what & BEV_EVENT_TIMEOUT) != 0;
 	if (!px->connected || px->replayable) {
 		log_info("http: %s %s from %s: %s; trying the next region",
 		    c->head.method, c->head.target, c->remote_ip, why);
@@ -314,8 +316,9 @@ proxy_try_next(struct httpd_proxy *px)
 		px->up = NULL;
 		penalise(h, px->cur);
 	}
-	proxy_fail(px, 502, px->nups ? "no region answered" :
-	    "no region known yet");
+	/* nginx: 504 when the last region tried timed out, else 502. */
+	proxy_fail(px, px->timed_out ? 504 : 502, px->nups ?
+	    "no region answered" : "no region known yet");
 }
 
 void
