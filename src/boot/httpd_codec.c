@@ -81,10 +81,13 @@ httpd_head_parse(const char *buf, size_t len, struct httpd_head *hd,
 	}
 	hd->method = xstrndup(p, (size_t)(sp1 - p));
 	hd->target = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	if (strchr(hd->target, ' ') != NULL) {
-		xasprintf(cause, "space in the request target");
-		goto fail;
-	}
+	for (i = 0; hd->target[i] != '\0'; i++)
+		if ((unsigned char)hd->target[i] <= ' ' ||
+		    hd->target[i] == 0x7f) {
+			xasprintf(cause, "space or control character in the "
+			    "request target");
+			goto fail;
+		}
 	hd->minor = sp2[8] - '0';
 	p = eol ? eol + 1 : end;
 
@@ -119,6 +122,17 @@ httpd_head_parse(const char *buf, size_t len, struct httpd_head *hd,
 		hd->h[hd->nh].value = trim_dup(colon + 1,
 		    ll - (size_t)(colon + 1 - p));
 		hd->nh++;
+		/* A bare CR (or any control but HTAB) would be a line break
+		 * in the head we send a region: header injection. */
+		for (i = 0; hd->h[hd->nh - 1].value[i] != '\0'; i++) {
+			unsigned char ch = (unsigned char)hd->h[hd->nh - 1].value[i];
+
+			if ((ch < ' ' && ch != '\t') || ch == 0x7f) {
+				xasprintf(cause, "control character in header "
+				    "%s", hd->h[hd->nh - 1].name);
+				goto fail;
+			}
+		}
 		p = eol ? eol + 1 : end;
 	}
 	return 0;

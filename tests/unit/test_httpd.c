@@ -22,6 +22,9 @@ test_head_parse(void **state)
 		"G@T /x HTTP/1.1\r\n", "GET /x HTTP/1.1\r\nNoColon\r\n",
 		"GET /x HTTP/1.1\r\n folded\r\n", "GET /x HTTP/1.1\r\n: v\r\n",
 		"GET /x y HTTP/1.1\r\n",
+		/* Found by fuzz_httpd: a bare CR would split the proxied head. */
+		"GET /x HTTP/1.1\r\nHost: a\rInjected: 1\r\n",
+		"GET /x HTTP/1.1\r\nA: \x01\r\n", "GET /x\x7f HTTP/1.1\r\n",
 	};
 	struct httpd_head hd;
 	char *cause = NULL;
