@@ -557,6 +557,28 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void
+listener_resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct httpd_listener *l = arg;
+
+	evconnlistener_enable(l->lev);
+}
+
+/* Out of descriptors (EMFILE) and the like: pause this listener for a
+ * second instead of spinning on a socket that stays readable. */
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct httpd_listener *l = arg;
+	struct timeval tv = { 1, 0 };
+
+	log_warnx("http: cannot accept: %s; pausing for 1 s",
+	    strerror(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(lev);
+	evtimer_add(l->resume, &tv);
+}
+
 /* --- taken requests --------------------------------------------------- */
 
 void
@@ -649,6 +671,8 @@ listen_one(struct httpd *h, const char *addr, int port,
 		return -1;
 	}
 	l->lev = lev;
+	l->resume = evtimer_new(h->base, listener_resume_cb, l);
+	evconnlistener_set_error_cb(lev, accept_error_cb);
 	h->listeners = xreallocarray(h->listeners, h->nlisteners + 1,
 	    sizeof *h->listeners);
 	h->listeners[h->nlisteners++] = l;
@@ -757,6 +781,7 @@ httpd_free(struct httpd *h)
 		httpd_conn_free(c);
 	for (i = 0; i < h->nlisteners; i++) {
 		evconnlistener_free(h->listeners[i]->lev);
+		event_free(h->listeners[i]->resume);
 		free(h->listeners[i]);
 	}
 	free(h->listeners);

@@ -13,6 +13,7 @@
 #include "httpd_codec.h"
 
 struct bufferevent;
+struct event;
 struct evconnlistener;
 struct httpd_proxy;
 
@@ -56,6 +57,7 @@ struct httpd_listener {
 	struct evconnlistener	*lev;
 	enum httpd_port_kind	 kind;
 	struct httpd		*h;
+	struct event		*resume;	/* after an accept error */
 };
 
 struct httpd {
