@@ -10,6 +10,17 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "httpd.h"
 #include "httpd_codec.h"
 
 static void
@@ -272,6 +283,226 @@ test_misc(void **state)
 	assert_string_equal(httpd_reason(416), "Range Not Satisfiable");
 }
 
+/* --- the server in-process: the boot handler hook -------------------- */
+
+struct srv {
+	struct event_base	*base;
+	struct httpd_request	*later;		/* answered by a timer */
+	struct event		*timer, *poll;
+	pid_t			 child;
+	int			 status;
+	int			 seen;		/* handler calls */
+	char			 local[64], remote[64];
+	int			 local_port;
+};
+
+static void
+later_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct srv *s = arg;
+
+	if (s->later != NULL)
+		httpd_reply(s->later, 200, "text/plain", "async", 5);
+	s->later = NULL;
+}
+
+static int
+boot_handler(void *arg, struct httpd_request *req,
+    const struct httpd_boot_info *bi)
+{
+	struct srv *s = arg;
+	struct timeval tv = { 0, 200000 };
+
+	s->seen++;
+	if (strcmp(bi->path, "sync.cfg") == 0) {
+		httpd_reply(req, 200, "text/plain", "sync", 4);
+		return HTTPD_BOOT_TAKEN;
+	}
+	if (strcmp(bi->path, "async.cfg") == 0 ||
+	    strcmp(bi->path, "gone.cfg") == 0) {
+		if (strcmp(bi->path, "async.cfg") == 0) {
+			snprintf(s->local, sizeof s->local, "%s", bi->local_ip);
+			snprintf(s->remote, sizeof s->remote, "%s",
+			    bi->remote_ip);
+			s->local_port = bi->local_port;
+		}
+		s->later = req;
+		evtimer_add(s->timer, &tv);
+		return HTTPD_BOOT_TAKEN;
+	}
+	if (strcmp(bi->path, "missing.cfg") == 0) {
+		httpd_reply(req, 404, NULL, NULL, 0);
+		return HTTPD_BOOT_TAKEN;
+	}
+	return HTTPD_BOOT_DECLINED;
+}
+
+static void
+poll_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct srv *s = arg;
+
+	if (waitpid(s->child, &s->status, WNOHANG) == s->child)
+		event_base_loopbreak(s->base);
+}
+
+static int
+free_tcp_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sin, sizeof sin);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Child side: one request, the whole answer into buf; -1 on error. */
+static ssize_t
+fetch(int port, const char *req, char *buf, size_t cap, int close_early)
+{
+	struct sockaddr_in sin;
+	ssize_t n, got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1)
+		return -1;
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return -1;
+	if (close_early) {
+		close(fd);
+		return 0;
+	}
+	while (got + 1 < (ssize_t)cap &&
+	    (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+static int
+child_main(int ext, int in)
+{
+	char buf[4096];
+
+	if (fetch(ext, "GET /sync.cfg HTTP/1.1\r\nConnection: close\r\n\r\n",
+	    buf, sizeof buf, 0) < 0 || strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
+	    strstr(buf, "\r\n\r\nsync") == NULL)
+		return 1;
+	if (fetch(in, "GET /boot/async.cfg HTTP/1.1\r\nConnection: close\r\n"
+	    "X-Server-Addr: 10.0.0.2\r\nX-Server-Port: 5248\r\n"
+	    "X-Forwarded-For: 10.0.0.77\r\n\r\n", buf, sizeof buf, 0) < 0 ||
+	    strstr(buf, "\r\n\r\nasync") == NULL)
+		return 2;
+	if (fetch(ext, "HEAD /missing.cfg HTTP/1.1\r\nConnection: close\r\n"
+	    "\r\n", buf, sizeof buf, 0) < 0 ||
+	    strncmp(buf, "HTTP/1.1 404 ", 13) != 0)
+		return 3;
+	/* The client leaves before the handler answers. */
+	if (fetch(ext, "GET /gone.cfg HTTP/1.1\r\n\r\n", buf, sizeof buf,
+	    1) < 0)
+		return 4;
+	usleep(400000);
+	/* Declined: the plain file. */
+	if (fetch(ext, "GET /plain.txt HTTP/1.0\r\n\r\n", buf, sizeof buf,
+	    0) < 0 || strstr(buf, "\r\n\r\nplain\n") == NULL)
+		return 5;
+	return 0;
+}
+
+static void
+test_boot_handler(void **state)
+{
+	char root[] = "/tmp/test_httpd.XXXXXX", path[256];
+	struct httpd_params p;
+	struct httpd *h;
+	struct srv s;
+	struct timeval tv = { 0, 50000 };
+	char *cause = NULL, info[256];
+	FILE *f;
+
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof path, "%s/plain.txt", root);
+	f = fopen(path, "w");
+	fputs("plain\n", f);
+	fclose(f);
+	memset(&s, 0, sizeof s);
+	memset(&p, 0, sizeof p);
+	s.base = event_base_new();
+	p.port = free_tcp_port();
+	p.internal_port = free_tcp_port();
+	p.bind = "127.0.0.1";
+	p.root = root;
+	h = httpd_new(s.base, &p);
+	httpd_set_boot_handler(h, boot_handler, &s);
+	assert_int_equal(httpd_start(h, &cause), 0);
+	assert_string_equal(httpd_service_status(h, info, sizeof info),
+	    "running");
+	s.timer = evtimer_new(s.base, later_cb, &s);
+	s.poll = event_new(s.base, -1, EV_PERSIST, poll_cb, &s);
+	event_add(s.poll, &tv);
+	if ((s.child = fork()) == 0)
+		_exit(child_main(p.port, p.internal_port));
+	event_base_dispatch(s.base);
+	assert_true(WIFEXITED(s.status));
+	assert_int_equal(WEXITSTATUS(s.status), 0);
+	assert_int_equal(s.seen, 5);
+	/* /boot/ on the internal port: the machine's addresses from the
+	 * headers nginx would set. */
+	assert_string_equal(s.remote, "10.0.0.77");
+	assert_string_equal(s.local, "10.0.0.2");
+	assert_int_equal(s.local_port, 5248);
+	httpd_free(h);
+	event_free(s.timer);
+	event_free(s.poll);
+	event_base_free(s.base);
+	unlink(path);
+	rmdir(root);
+}
+
+/* Both ports taken: httpd_start fails with the cause; status dead. */
+static void
+test_bind_failure(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct httpd_params p;
+	struct httpd *a, *b;
+	char *cause = NULL, info[256];
+
+	memset(&p, 0, sizeof p);
+	p.port = free_tcp_port();
+	p.bind = "127.0.0.1, 256.1.1.1";
+	p.root = "/nonexistent";
+	a = httpd_new(base, &p);
+	assert_int_equal(httpd_start(a, &cause), 0);
+	assert_string_equal(httpd_service_status(a, info, sizeof info),
+	    "degraded");
+	assert_non_null(strstr(info, "'256.1.1.1' is not an IP address"));
+	b = httpd_new(base, &p);
+	assert_int_equal(httpd_start(b, &cause), -1);
+	assert_non_null(strstr(cause, "Address already in use"));
+	free(cause);
+	assert_string_equal(httpd_service_status(b, info, sizeof info), "dead");
+	httpd_free(a);
+	httpd_free(b);
+	p.port = 0;
+	a = httpd_new(base, &p);
+	assert_string_equal(httpd_service_status(a, info, sizeof info), "off");
+	httpd_free(a);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -285,6 +516,8 @@ main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_url_hostport),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_boot_handler),
+		cmocka_unit_test(test_bind_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
