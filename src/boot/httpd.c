@@ -617,7 +617,8 @@ httpd_new(struct event_base *base, const struct httpd_params *p)
 	return h;
 }
 
-/* Bind one address:port; -1 with *cause. */
+/* Bind one address:port: 0, 1 when the host lacks the address family,
+ * or -1 with *cause. */
 static int
 listen_one(struct httpd *h, const char *addr, int port,
     enum httpd_port_kind kind, char **cause)
@@ -644,6 +645,12 @@ listen_one(struct httpd *h, const char *addr, int port,
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 && errno == EAFNOSUPPORT) {
+		/* A host without IPv6 (or IPv4): nothing to serve there. */
+		log_info("http: %s: address family not supported here; "
+		    "skipped", addr);
+		return 1;
+	}
 	if (fd == -1) {
 		xasprintf(cause, "socket for %s: %s", addr, strerror(errno));
 		return -1;
@@ -687,7 +694,7 @@ httpd_start(struct httpd *h, char **cause)
 	int *ok[2] = { &h->ext_ok, &h->int_ok };
 	char *list = xstrdup(h->p.bind), *a, *save = NULL, *err = NULL;
 	char *errs = NULL, *tmp;
-	int i, rc = 0;
+	int i, rc = 0, rc1;
 
 	h->started = 1;
 	for (i = 0; i < 2; i++) {
@@ -697,8 +704,9 @@ httpd_start(struct httpd *h, char **cause)
 		list = xstrdup(h->p.bind);
 		for (a = strtok_r(list, ", ", &save); a != NULL;
 		    a = strtok_r(NULL, ", ", &save)) {
-			if (listen_one(h, a, ports[i], kinds[i], &err) == 0) {
-				(*ok[i])++;
+			if ((rc1 = listen_one(h, a, ports[i], kinds[i],
+			    &err)) >= 0) {
+				*ok[i] += rc1 == 0;
 				continue;
 			}
 			log_warnx("http: cannot listen on %s", err);
