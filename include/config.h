@@ -56,6 +56,7 @@ struct config_dhcp {
 	char	*hooks_dir;		/* Kea hook libraries */
 	char	*lease_hook;		/* rackd-lease-hook program */
 	int	 ha_port;		/* HA listener port, the same on every rack */
+	bool	 ha_tls;		/* HA channel over TLS (kea_tls.h) */
 	int	 heartbeat_ms;		/* HA heartbeat-delay */
 	int	 max_response_ms;	/* HA max-response-delay */
 	int	 max_ack_ms;		/* HA max-ack-delay */
