@@ -154,6 +154,9 @@ void	config_print_man(FILE *);
  */
 int	config_log_changes(const struct rackd_config *old,
 	    const struct rackd_config *new_);
+/* true when the file set key name (e.g. "dhcp.lease_hook"), false when
+ * it holds its default or is unknown. */
+bool	config_key_present(const struct rackd_config *, const char *name);
 /* log_info once per key present in the file that rackd accepts for MAAS
  * compatibility but ignores (tftp_port, ...); called at start-up. */
 void	config_note_unused(const struct rackd_config *);

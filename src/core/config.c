@@ -337,6 +337,17 @@ key_present(const struct rackd_config *cfg, size_t i)
 	return (cfg->present[i / 64] >> (i % 64)) & 1;
 }
 
+bool
+config_key_present(const struct rackd_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return key_present(cfg, i);
+	return false;
+}
+
 static void
 key_set_present(struct rackd_config *cfg, size_t i)
 {
