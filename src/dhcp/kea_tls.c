@@ -181,14 +181,13 @@ cert_pem(X509 *x)
 static char *
 key_pem(EVP_PKEY *k)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	/* secure memory: cleansed when freed */
+	BIO *b = BIO_new(BIO_s_secmem());
 	char *s = NULL;
 
 	if (b != NULL && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-	    NULL)) {
+	    NULL))
 		s = bio_text(b);
-		(void)BIO_reset(b);	/* the memory BIO held the key */
-	}
 	BIO_free(b);
 	return s;
 }
