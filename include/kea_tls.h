@@ -72,4 +72,12 @@ char	*kea_tls_key_path(const char *data_dir, const char *id,
 int	kea_tls_provision(const char *data_dir, const uint8_t *secret,
 	    size_t len, const char *addr, char **cause);
 
+/*
+ * I/O: remove the credentials of other secrets (tls/<id>/ other than
+ * keep_id) that no Kea configuration in <data_dir>/dhcp still names, so
+ * a known-good configuration rackd may roll back to keeps its files.
+ * Returns how many directories were removed.
+ */
+int	kea_tls_prune(const char *data_dir, const char *keep_id);
+
 #endif

@@ -625,7 +625,7 @@ dhcp_tls_provision(struct dhcp *d, const struct kea_plan *plan,
     char **cause)
 {
 	struct secret sec;
-	char *why = NULL;
+	char *why = NULL, id[KEA_TLS_ID_LEN + 1];
 	size_t i;
 	int rc = 0;
 
@@ -646,6 +646,10 @@ dhcp_tls_provision(struct dhcp *d, const struct kea_plan *plan,
 			rc = kea_tls_provision(d->data_dir, sec.key, sec.len,
 			    plan->inst[i].this_address, cause);
 	}
+	kea_tls_id(sec.key, sec.len, id);
+	if (rc == 0 && kea_tls_prune(d->data_dir, id) > 0)
+		log_info("dhcp: removed the HA TLS credentials of a previous "
+		    "shared secret");
 	secret_wipe(&sec);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -374,4 +375,83 @@ kea_tls_provision(const char *data_dir, const uint8_t *secret, size_t len,
 	free(crt);
 	free(key);
 	return rc;
+}
+
+/* 1 when a Kea configuration in <data_dir>/dhcp (kea*.conf*, the
+ * running, new or known-good ones) names files of tls/<id>/. */
+static int
+tls_id_in_use(const char *dhcp_dir, const char *id)
+{
+	struct dirent *de;
+	char *path, *needle, *buf;
+	int used = 0;
+	FILE *f;
+	long n;
+	DIR *dp;
+
+	if ((dp = opendir(dhcp_dir)) == NULL)
+		return 1;		/* unsure: keep it */
+	xasprintf(&needle, "/dhcp/tls/%s/", id);
+	while (!used && (de = readdir(dp)) != NULL) {
+		if (strncmp(de->d_name, "kea", 3) != 0 ||
+		    strstr(de->d_name, ".conf") == NULL)
+			continue;
+		xasprintf(&path, "%s/%s", dhcp_dir, de->d_name);
+		if ((f = fopen(path, "re")) != NULL) {
+			if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+			    fseek(f, 0, SEEK_SET) == 0) {
+				buf = xmalloc((size_t)n + 1);
+				buf[fread(buf, 1, (size_t)n, f)] = '\0';
+				used = strstr(buf, needle) != NULL;
+				free(buf);
+			}
+			fclose(f);
+		}
+		free(path);
+	}
+	closedir(dp);
+	free(needle);
+	return used;
+}
+
+int
+kea_tls_prune(const char *data_dir, const char *keep_id)
+{
+	struct dirent *de, *fe;
+	char *dhcp, *top, *dir, *file;
+	DIR *dp, *fp;
+	int removed = 0;
+
+	xasprintf(&dhcp, "%s/dhcp", data_dir);
+	xasprintf(&top, "%s/dhcp/tls", data_dir);
+	if ((dp = opendir(top)) == NULL) {
+		free(dhcp);
+		free(top);
+		return 0;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (strlen(de->d_name) != KEA_TLS_ID_LEN ||
+		    strspn(de->d_name, "0123456789abcdef") != KEA_TLS_ID_LEN ||
+		    strcmp(de->d_name, keep_id) == 0 ||
+		    tls_id_in_use(dhcp, de->d_name))
+			continue;
+		dir = kea_tls_dir(data_dir, de->d_name);
+		if ((fp = opendir(dir)) != NULL) {
+			while ((fe = readdir(fp)) != NULL) {
+				if (fe->d_name[0] == '.')
+					continue;
+				xasprintf(&file, "%s/%s", dir, fe->d_name);
+				unlink(file);
+				free(file);
+			}
+			closedir(fp);
+		}
+		if (rmdir(dir) == 0)
+			removed++;
+		free(dir);
+	}
+	closedir(dp);
+	free(dhcp);
+	free(top);
+	return removed;
 }

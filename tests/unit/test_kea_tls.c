@@ -202,6 +202,54 @@ test_provision(void **st)
 	free(key);
 }
 
+static void
+test_prune(void **st)
+{
+	char dir[] = "/tmp/rackd-test-tls.XXXXXX", *p, *cmd;
+	const char *ids[] = { "aaaaaaaa", "bbbbbbbb", "cccccccc" };
+	struct stat s;
+	size_t i;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	asprintf(&p, "%s/dhcp", dir);
+	mkdir(p, 0750);
+	free(p);
+	asprintf(&p, "%s/dhcp/tls", dir);
+	mkdir(p, 0700);
+	free(p);
+	for (i = 0; i < 3; i++) {
+		p = kea_tls_dir(dir, ids[i]);
+		mkdir(p, 0700);
+		free(p);
+		p = kea_tls_ca_path(dir, ids[i]);
+		f = fopen(p, "w");
+		fputs("x", f);
+		fclose(f);
+		free(p);
+	}
+	/* a known-good configuration still names bbbbbbbb */
+	asprintf(&p, "%s/dhcp/kea4-failover-vlan-5.conf.good", dir);
+	f = fopen(p, "w");
+	fprintf(f, "{\"trust-anchor\": \"%s/dhcp/tls/bbbbbbbb/ca.pem\"}", dir);
+	fclose(f);
+	free(p);
+	assert_int_equal(kea_tls_prune(dir, "cccccccc"), 1);
+	p = kea_tls_dir(dir, "aaaaaaaa");
+	assert_int_equal(stat(p, &s), -1);
+	free(p);
+	p = kea_tls_dir(dir, "bbbbbbbb");
+	assert_int_equal(stat(p, &s), 0);
+	free(p);
+	p = kea_tls_dir(dir, "cccccccc");
+	assert_int_equal(stat(p, &s), 0);
+	free(p);
+	assert_int_equal(kea_tls_prune(dir, "cccccccc"), 0);
+	asprintf(&cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 int
 main(void)
 {
@@ -211,6 +259,7 @@ main(void)
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_provision),
+		cmocka_unit_test(test_prune),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
