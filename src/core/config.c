@@ -216,7 +216,8 @@ const struct config_key config_keys[] = {
 	  "the secret can send it HA commands (ha-reset, dhcp-disable, "
 	  "lease4-get-all...).  The CA and this rack's certificate and key "
 	  "are written under data_dir/dhcp/tls/<id>/ (mode 0600), with a new "
-	  "<id> when the secret changes.  Both racks of a pair must agree; "
+	  "<id> when the secret changes (the old one is removed once no Kea "
+	  "configuration names it).  Both racks of a pair must agree; "
 	  "turn it off only for a partner that cannot use TLS (Kea 2.2.0's "
 	  "HA listener enforces no HTTP basic auth, so off means open)." },
 	{ "dhcp.heartbeat_delay", CONFIG_DURATION, DHC(heartbeat_ms), "1s",
