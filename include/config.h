@@ -56,6 +56,7 @@ struct config_dhcp {
 	char	*hooks_dir;		/* Kea hook libraries */
 	char	*lease_hook;		/* rackd-lease-hook program */
 	int	 ha_port;		/* HA listener port, the same on every rack */
+	bool	 ha_tls;		/* HA channel over TLS (kea_tls.h) */
 	int	 heartbeat_ms;		/* HA heartbeat-delay */
 	int	 max_response_ms;	/* HA max-response-delay */
 	int	 max_ack_ms;		/* HA max-ack-delay */
@@ -171,6 +172,9 @@ void	config_print_man(FILE *);
  */
 int	config_log_changes(const struct rackd_config *old,
 	    const struct rackd_config *new_);
+/* true when the file set key name (e.g. "dhcp.lease_hook"), false when
+ * it holds its default or is unknown. */
+bool	config_key_present(const struct rackd_config *, const char *name);
 /* log_info once per key present in the file that rackd accepts for MAAS
  * compatibility but ignores (tftp_port, ...); called at start-up. */
 void	config_note_unused(const struct rackd_config *);

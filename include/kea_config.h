@@ -16,7 +16,8 @@
  *   control socket    <run_dir>/kea<4|6>-<name>.sock   (<= 107 bytes)
  *   lease file        <data_dir>/dhcp/kea<4|6>-<name>.leases
  *   HA server names   "rack-<canonical IP>" of each rack's VLAN address
- *   HA peer URLs      http://<ip>:<ha_port>/  (IPv6 in brackets)
+ *   HA peer URLs      https://<ip>:<ha_port>/ (IPv6 in brackets; http://
+ *                     when ha_tls_id is NULL), client certificates required
  *   HA listener port  KEA_HA_PORT_DEFAULT (8647, "647" being isc failover)
  *   subnet ids        v4: network address as u32; v6: FNV-1a-32 of the
  *                     canonical CIDR, probed upwards on collision; never 0
@@ -116,6 +117,9 @@ struct kea_paths {
 	const char	*lease_hook;	/* run_script helper; NULL = none */
 	const char	*hooks_dir;	/* NULL = KEA_HOOKS_DIR */
 	int		 ha_port;	/* 0 = KEA_HA_PORT_DEFAULT */
+	/* HA over TLS with the credentials kea_tls.h derives and keeps
+	 * under <data_dir>/dhcp/tls/<ha_tls_id>/; NULL = plain HTTP. */
+	const char	*ha_tls_id;
 	/* HA timers; 0 = the defaults above, except max_unacked, where < 0
 	 * is the default and 0 means "partner-down as soon as the partner
 	 * stops answering" (what a lone PXE client needs; the price is that

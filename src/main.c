@@ -33,6 +33,7 @@
 #include "dhcp.h"
 #include "log.h"
 #include "power.h"
+#include "programs.h"
 #include "proc.h"
 #include "refresh.h"
 #include "region.h"
@@ -198,13 +199,21 @@ cmd_check(const char *path, int verbose)
 {
 	struct rackd_config *cfg;
 	struct secret sec;
-	char *cause = NULL;
+	char *cause = NULL, **missing;
+	size_t i, n;
 
 	if ((cfg = config_load(path, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return 1;
 	}
+	programs_use_build_tree(cfg, NULL);
+	n = programs_check(cfg, &missing);
+	for (i = 0; i < n; i++) {
+		fprintf(stderr, "%s: warning: %s\n", path, missing[i]);
+		free(missing[i]);
+	}
+	free(missing);
 	if (access(cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
 		fprintf(stderr, "%s: note: shared secret %s does not exist yet; "
 		    "rackd will wait for it (run 'rackd init')\n", path,
@@ -225,6 +234,25 @@ cmd_check(const char *path, int verbose)
 }
 
 /* --- running -------------------------------------------------------- */
+
+/* Name each missing program once at start-up (programs.h), so the
+ * operator learns it before a region sends work that needs it. */
+static void
+rackd_check_programs(struct rackd_config *cfg)
+{
+	char **missing;
+	size_t i, n;
+
+	if (programs_use_build_tree(cfg, NULL))
+		log_info("dhcp: using the lease hook built beside rackd: %s",
+		    cfg->dhcp.lease_hook);
+	n = programs_check(cfg, &missing);
+	for (i = 0; i < n; i++) {
+		log_warnx("%s", missing[i]);
+		free(missing[i]);
+	}
+	free(missing);
+}
 
 static void
 rackd_status(const struct region_stats *st, void *arg)
@@ -325,6 +353,7 @@ rackd_reload(struct rackd *r)
 		daemon_ready();
 		return;
 	}
+	programs_use_build_tree(ncfg, NULL);
 	if (config_log_changes(r->cfg, ncfg) == 0)
 		log_info("reload: configuration unchanged");
 	log_set_debug(ncfg->debug || r->force_debug);
@@ -550,6 +579,7 @@ cmd_run(const char *path, int debug)
 	log_info("rackd %s starting (config %s, hostname %s)", RACKD_VERSION,
 	    path, r.cfg->hostname);
 	config_note_unused(r.cfg);
+	rackd_check_programs(r.cfg);
 	if (mkdirs(r.cfg->data_dir, 0750) == -1)
 		fatal("cannot create data_dir %s", r.cfg->data_dir);
 	if (mkdirs(r.cfg->run_dir, 0750) == -1)

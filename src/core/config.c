@@ -216,6 +216,17 @@ const struct config_key config_keys[] = {
 	  "TCP port of the Kea HA listener; MAAS sends no port, so every "
 	  "rack must use the same one.  The listener binds to the rack's "
 	  "address on the VLAN and accepts HA commands only." },
+	{ "dhcp.ha_tls", CONFIG_BOOL, DHC(ha_tls), "true", 0, 0, false,
+	  "Protect the Kea HA channel with TLS: each listener asks for a "
+	  "client certificate signed by a CA that every rack derives from "
+	  "the shared secret (HKDF-SHA256, Ed25519), so only a rack holding "
+	  "the secret can send it HA commands (ha-reset, dhcp-disable, "
+	  "lease4-get-all...).  The CA and this rack's certificate and key "
+	  "are written under data_dir/dhcp/tls/<id>/ (mode 0600), with a new "
+	  "<id> when the secret changes (the old one is removed once no Kea "
+	  "configuration names it).  Both racks of a pair must agree; "
+	  "turn it off only for a partner that cannot use TLS (Kea 2.2.0's "
+	  "HA listener enforces no HTTP basic auth, so off means open)." },
 	{ "dhcp.heartbeat_delay", CONFIG_DURATION, DHC(heartbeat_ms), "1s",
 	  100, 60000, false, "Kea HA heartbeat-delay." },
 	{ "dhcp.max_response_delay", CONFIG_DURATION, DHC(max_response_ms),
@@ -375,6 +386,17 @@ static bool
 key_present(const struct rackd_config *cfg, size_t i)
 {
 	return (cfg->present[i / 64] >> (i % 64)) & 1;
+}
+
+bool
+config_key_present(const struct rackd_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return key_present(cfg, i);
+	return false;
 }
 
 static void

@@ -39,10 +39,12 @@
 #include "kea_carry.h"
 #include "kea_config.h"
 #include "kea_resync.h"
+#include "kea_tls.h"
 #include "leases.h"
 #include "log.h"
 #include "proc.h"
 #include "region.h"
+#include "secret.h"
 #include "xmalloc.h"
 
 #define DHCP_MAX_WAITING	64	/* requests waiting for one apply */
@@ -97,6 +99,9 @@ struct dhcp {
 	struct leases		*leases;
 	char			*run_dir, *data_dir;
 	char			*kea4, *kea6, *hooks_dir, *hook_wrapper;
+	char			*secret_file;	/* HA TLS credentials */
+	bool			 ha_tls;
+	char			 ha_tls_id[KEA_TLS_ID_LEN + 1];
 	int			 ha_port, heartbeat_ms, max_response_ms;
 	int			 max_ack_ms, max_unacked;
 	struct dhcp_family	 v4, v6;
@@ -585,12 +590,68 @@ dhcp_paths(struct dhcp *d, struct kea_paths *p)
 	p->lease_hook = d->hook_wrapper;	/* v6 too: the region takes ipv6 */
 	p->hooks_dir = d->hooks_dir;
 	p->ha_port = d->ha_port;
+	p->ha_tls_id = d->ha_tls ? d->ha_tls_id : NULL;
 	p->heartbeat_ms = d->heartbeat_ms;
 	p->max_response_ms = d->max_response_ms;
 	p->max_ack_ms = d->max_ack_ms;
 	p->max_unacked = d->max_unacked;
 	p->rack_ip = rack_ip;
 	p->rack_ip_arg = d;
+}
+
+/*
+ * The HA channel's TLS credentials (kea_tls.h), read from the secret at
+ * every plan so a new secret gives new credentials without a restart.
+ * Before the plan: the directory id (the secret can be missing only on a
+ * rack that never registered; then no HA instance can be planned safely
+ * and the cause comes back from dhcp_tls_provision).
+ */
+static void
+dhcp_tls_id(struct dhcp *d)
+{
+	struct secret sec;
+
+	if (!d->ha_tls)
+		return;
+	if (secret_load(d->secret_file, &sec, NULL) == 0) {
+		kea_tls_id(sec.key, sec.len, d->ha_tls_id);
+		secret_wipe(&sec);
+	}
+}
+
+/* After the plan: write the credentials of every HA instance. */
+static int
+dhcp_tls_provision(struct dhcp *d, const struct kea_plan *plan,
+    char **cause)
+{
+	struct secret sec;
+	char *why = NULL, id[KEA_TLS_ID_LEN + 1];
+	size_t i;
+	int rc = 0;
+
+	if (!d->ha_tls)
+		return 0;
+	for (i = 0; i < plan->n && !plan->inst[i].ha; i++)
+		;
+	if (i == plan->n)
+		return 0;
+	if (secret_load(d->secret_file, &sec, &why) == -1) {
+		xasprintf(cause, "the HA channel needs TLS credentials derived "
+		    "from the shared secret: %s", why);
+		free(why);
+		return -1;
+	}
+	for (i = 0; i < plan->n && rc == 0; i++) {
+		if (plan->inst[i].ha)
+			rc = kea_tls_provision(d->data_dir, sec.key, sec.len,
+			    plan->inst[i].this_address, cause);
+	}
+	kea_tls_id(sec.key, sec.len, id);
+	if (rc == 0 && kea_tls_prune(d->data_dir, id) > 0)
+		log_info("dhcp: removed the HA TLS credentials of a previous "
+		    "shared secret");
+	secret_wipe(&sec);
+	return rc;
 }
 
 /* An instance's last known-good document (what it served), or NULL. */
@@ -679,10 +740,19 @@ family_apply(struct dhcp_family *f, json_t *args)
 
 	f->applying = true;
 	f->applies++;
+	dhcp_tls_id(d);
 	dhcp_paths(d, &p);
 	if (kea_plan_build(args, f->family, &p, &plan, &cause) == -1) {
 		add_error(f, "bad configuration: %s", cause);
 		free(cause);
+		json_decref(args);
+		apply_finished(f);
+		return;
+	}
+	if (dhcp_tls_provision(d, &plan, &cause) == -1) {
+		add_error(f, "%s", cause);
+		free(cause);
+		kea_plan_free(&plan);
 		json_decref(args);
 		apply_finished(f);
 		return;
@@ -903,6 +973,7 @@ dhcp_rpc_validate(struct dhcp *d, struct region_request *req,
 	json_t *j = NULL, *errors = NULL;
 	char *cause = NULL, *msg;
 
+	dhcp_tls_id(d);
 	dhcp_paths(d, &p);
 	if (dhcp_args_decode(args, family, &j, &cause) == -1 ||
 	    kea_plan_build(j, family, &p, &plan, &cause) == -1) {
@@ -1077,6 +1148,9 @@ dhcp_new(struct event_base *base, struct region_pool *pool,
 	d->kea6 = xstrdup(cfg->dhcp.kea_dhcp6);
 	d->hooks_dir = xstrdup(cfg->dhcp.hooks_dir);
 	d->ha_port = cfg->dhcp.ha_port;
+	d->ha_tls = cfg->dhcp.ha_tls;
+	d->secret_file = xstrdup(cfg->secret_file);
+	memset(d->ha_tls_id, '0', KEA_TLS_ID_LEN);
 	d->heartbeat_ms = cfg->dhcp.heartbeat_ms;
 	d->max_response_ms = cfg->dhcp.max_response_ms;
 	d->max_ack_ms = cfg->dhcp.max_ack_ms;
@@ -1198,6 +1272,7 @@ dhcp_free(struct dhcp *d)
 	free(d->kea4);
 	free(d->kea6);
 	free(d->hooks_dir);
+	free(d->secret_file);
 	free(d->hook_wrapper);
 	free(d);
 }

@@ -30,6 +30,7 @@
 #include "amp.h"
 #include "bytes.h"
 #include "kea_config.h"
+#include "kea_tls.h"
 #include "xmalloc.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -880,13 +881,43 @@ hook_path(struct build *b, const char *lib)
 	return s;
 }
 
+/*
+ * HA over TLS (kea_tls.h): the dedicated listener asks for a client
+ * certificate signed by the CA both racks derive from the MAAS secret.
+ * Kea 2.2 takes the listener's certificate from this server's peer entry
+ * and the client's from the partner's, so both entries name this rack's
+ * own certificate.  Basic auth is not used: 2.2.0's dedicated listener
+ * does not enforce it.
+ */
+static void
+ha_tls(struct build *b, const struct bpeer *p, json_t *ha)
+{
+	const char *id = b->paths.ha_tls_id, *dd = b->paths.data_dir;
+	char *ca = kea_tls_ca_path(dd, id), *crt, *key;
+	json_t *pe;
+	size_t i;
+
+	crt = kea_tls_cert_path(dd, id, p->self);
+	key = kea_tls_key_path(dd, id, p->self);
+	json_object_set_new(ha, "require-client-certs", json_true());
+	json_array_foreach(json_object_get(ha, "peers"), i, pe) {
+		json_object_set_new(pe, "trust-anchor", json_string(ca));
+		json_object_set_new(pe, "cert-file", json_string(crt));
+		json_object_set_new(pe, "key-file", json_string(key));
+	}
+	free(ca);
+	free(crt);
+	free(key);
+}
+
 static json_t *
 ha_block(struct build *b, const struct bpeer *p)
 {
-	const char *pri, *sby;
+	const char *pri, *sby, *scheme;
 	char *pn, *sn, *pu, *su, *me;
 	json_t *ha;
 	int primary = strcmp(p->mode, "primary") == 0;
+	const char *tls = b->paths.ha_tls_id;
 
 	/* Both racks list the peers in the same order, so their configs
 	 * differ only in this-server-name and the interfaces. */
@@ -894,14 +925,15 @@ ha_block(struct build *b, const struct bpeer *p)
 	sby = primary ? p->other : p->self;
 	xasprintf(&pn, "rack-%s", pri);
 	xasprintf(&sn, "rack-%s", sby);
+	scheme = tls != NULL ? "https" : "http";
 	if (strchr(pri, ':') != NULL)
-		xasprintf(&pu, "http://[%s]:%d/", pri, b->paths.ha_port);
+		xasprintf(&pu, "%s://[%s]:%d/", scheme, pri, b->paths.ha_port);
 	else
-		xasprintf(&pu, "http://%s:%d/", pri, b->paths.ha_port);
+		xasprintf(&pu, "%s://%s:%d/", scheme, pri, b->paths.ha_port);
 	if (strchr(sby, ':') != NULL)
-		xasprintf(&su, "http://[%s]:%d/", sby, b->paths.ha_port);
+		xasprintf(&su, "%s://[%s]:%d/", scheme, sby, b->paths.ha_port);
 	else
-		xasprintf(&su, "http://%s:%d/", sby, b->paths.ha_port);
+		xasprintf(&su, "%s://%s:%d/", scheme, sby, b->paths.ha_port);
 	me = primary ? pn : sn;
 
 	ha = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b,"
@@ -925,6 +957,8 @@ ha_block(struct build *b, const struct bpeer *p)
 	    "peers",
 	    "name", pn, "url", pu, "role", "primary", "auto-failover", 1,
 	    "name", sn, "url", su, "role", "standby", "auto-failover", 1);
+	if (tls != NULL)
+		ha_tls(b, p, ha);
 	free(pn);
 	free(sn);
 	free(pu);

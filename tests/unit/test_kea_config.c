@@ -615,6 +615,58 @@ test_plan_mirror(void **state)
 	kea_plan_free(&b);
 }
 
+/* dhcp.ha_tls: https peers, client certificates required, this rack's
+ * certificate in both peer entries (Kea 2.2 takes the listener's from its
+ * own entry and the client's from the partner's). */
+static void
+test_plan_ha_tls(void **state)
+{
+	struct kea_paths p = test_paths("/var/lib/rackd");
+	struct kea_plan plan;
+	const struct kea_instance *k5;
+	json_t *j = load("rack-a-v4.json"), *ha, *pe;
+	char *cause = NULL;
+	size_t i;
+
+	p.ha_tls_id = "0123abcd";
+	if (kea_plan_build(j, 4, &p, &plan, &cause) == -1)
+		fail_msg("%s", cause);
+	k5 = inst(&plan, "failover-vlan-5");
+	ha = ha_entry(k5->config);
+	assert_true(json_is_true(json_object_get(ha, "require-client-certs")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha, "peers"), 0), "url")), "https://10.0.5.2:8647/");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha, "peers"), 1), "url")), "https://10.0.5.3:8647/");
+	json_array_foreach(json_object_get(ha, "peers"), i, pe) {
+		assert_string_equal(json_string_value(json_object_get(pe,
+		    "trust-anchor")), "/var/lib/rackd/dhcp/tls/0123abcd/ca.pem");
+		assert_string_equal(json_string_value(json_object_get(pe,
+		    "cert-file")),
+		    "/var/lib/rackd/dhcp/tls/0123abcd/rack-10.0.5.2.crt");
+		assert_string_equal(json_string_value(json_object_get(pe,
+		    "key-file")),
+		    "/var/lib/rackd/dhcp/tls/0123abcd/rack-10.0.5.2.key");
+		assert_null(json_object_get(pe, "basic-auth-user"));
+	}
+	assert_int_equal(kea_check_ha(k5->config, &cause), 0);
+	/* the standalone instance has no HA and so no TLS */
+	assert_null(ha_entry(inst(&plan, "standalone")->config));
+	kea_plan_free(&plan);
+	/* off: plain http, no TLS keys */
+	p.ha_tls_id = NULL;
+	if (kea_plan_build(j, 4, &p, &plan, &cause) == -1)
+		fail_msg("%s", cause);
+	ha = ha_entry(inst(&plan, "failover-vlan-5")->config);
+	assert_null(json_object_get(ha, "require-client-certs"));
+	assert_null(json_object_get(json_array_get(json_object_get(ha,
+	    "peers"), 0), "cert-file"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha, "peers"), 0), "url")), "http://10.0.5.2:8647/");
+	kea_plan_free(&plan);
+	json_decref(j);
+}
+
 static void
 test_plan_v6(void **state)
 {
@@ -1323,6 +1375,7 @@ main(void)
 		cmocka_unit_test(test_encode_bad),
 		cmocka_unit_test(test_plan_rack_a),
 		cmocka_unit_test(test_plan_mirror),
+		cmocka_unit_test(test_plan_ha_tls),
 		cmocka_unit_test(test_plan_v6),
 		cmocka_unit_test(test_plan_empty),
 		cmocka_unit_test(test_plan_errors),
