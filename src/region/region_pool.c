@@ -164,6 +164,7 @@ region_call_complete(struct region_call *call, enum region_call_status st,
 	r.error_description = edesc;
 	r.loop = loop;
 	r.elapsed_ms = rackd_now_ms() - call->started_ms;
+	region_pool_observe_call(call->pool, call->command, &r);
 	if (call->timer != NULL)
 		event_del(call->timer);
 	if (call->cb != NULL)
