@@ -110,7 +110,7 @@ table_region(struct bytes *b, const json_t *reg)
 	addf(b, "call queue %lld/%lld\n",
 	    (long long)json_integer_value(json_object_get(q, "depth")),
 	    (long long)json_integer_value(json_object_get(q, "max")));
-	addf(b, "%-30s %-21s %-12s %8s %8s\n", "EVENT LOOP", "ADDRESS",
+	addf(b, "%-28s %-28s %-12s %8s %8s\n", "EVENT LOOP", "ADDRESS",
 	    "STATE", "RTT", "FAILURES");
 	json_array_foreach(json_object_get(reg, "event_loops"), i, l) {
 		json_t *r = json_object_get(l, "rtt_ms");
@@ -121,7 +121,7 @@ table_region(struct bytes *b, const json_t *reg)
 			snprintf(rtt, sizeof rtt, "%.1fms", json_number_value(r));
 		else
 			snprintf(rtt, sizeof rtt, "-");
-		addf(b, "%-30.30s %-21.21s %-12s %8s %8lld\n",
+		addf(b, "%-28.28s %-28.28s %-12s %8s %8lld\n",
 		    str_or(l, "name", "?"), str_or(l, "address", "-"), state,
 		    rtt, (long long)json_integer_value(json_object_get(l,
 		    "failures")));
@@ -191,7 +191,7 @@ table_refresh(struct bytes *b, const json_t *r)
 {
 	char age[32], n[32];
 
-	addf(b, "\nrefresh: %lld ok, %lld failed; last ok %s, %s interfaces%s%.50s\n",
+	addf(b, "\nrefresh: %lld ok, %lld failed; last ok %s, interfaces %s%s%.50s\n",
 	    (long long)json_integer_value(json_object_get(r, "ok")),
 	    (long long)json_integer_value(json_object_get(r, "failed")),
 	    int_or_dash(r, "last_ok_age_s", age, sizeof age, "s ago"),
