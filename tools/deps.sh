@@ -6,7 +6,11 @@ PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libyaml-dev
 libjansson-dev libssl-dev libsystemd-dev zlib1g-dev libcmocka-dev
 clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
-psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd"
+psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
+prometheus"
+# prometheus: only for promtool (tests check the metrics text with
+# `promtool check metrics`); 19 MB to download.  Its server is kept from
+# starting (policy-rc.d below) and disabled after the install.
 
 missing=""
 for p in $PKGS; do
@@ -29,4 +33,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+case " $missing " in
+*" prometheus "*) $SUDO systemctl disable prometheus >/dev/null 2>&1 || true ;;
+esac
 echo "deps: done"
