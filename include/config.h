@@ -73,6 +73,11 @@ struct config_refresh {
 	int	 timeout_ms;		/* one metadata POST */
 };
 
+/* tftp: section — the TFTP server (issue 10). */
+struct config_tftp {
+	int	 max_transfers;		/* transfers at once */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -81,8 +86,8 @@ struct rackd_config {
 	size_t	 n_maas_urls;
 	char	*cluster_uuid;		/* NULL when unset */
 	bool	 debug;
-	int	 tftp_port;		/* accepted, unused */
-	char	*tftp_root;		/* the image store (bootres.h) */
+	int	 tftp_port;		/* 0: TFTP off */
+	char	*tftp_root;		/* the image store (bootres.h), served by TFTP */
 
 	/* rackd keys */
 	char	*secret_file;
@@ -94,6 +99,7 @@ struct rackd_config {
 	struct config_power power;
 	struct config_dhcp dhcp;
 	struct config_refresh refresh;
+	struct config_tftp tftp;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -47,6 +47,17 @@ struct rpc_images {
 };
 void	rpc_set_images(struct rpc *, const struct rpc_images *);
 
+/*
+ * Report a service's own status in UpdateServices (name as the region
+ * knows it: "tftp", "http", ...): fn returns the status word ("running",
+ * "dead", "off", ...) and writes the reason into info (cap bytes).  The
+ * service stays unknown to rpc.c; fn and arg must outlive the rpc or be
+ * replaced with fn NULL.
+ */
+typedef const char *(*rpc_status_fn)(void *arg, char *info, size_t cap);
+void	rpc_set_service_status(struct rpc *, const char *name, rpc_status_fn,
+	    void *arg);
+
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);
 

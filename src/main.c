@@ -39,6 +39,8 @@
 #include "rpc.h"
 #include "secret.h"
 #include "status.h"
+#include "tftp.h"
+#include "tftp_source.h"
 #include "xmalloc.h"
 
 struct rackd {
@@ -57,6 +59,8 @@ struct rackd {
 	struct bootres_store	*images;
 	struct metrics		*metrics;	/* the process's registry */
 	struct status_server	*status;	/* run_dir/rackd.sock */
+	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
+	struct tftp		*tftp;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -348,6 +352,11 @@ rackd_reload(struct rackd *r)
 		refresh_reconfigure(r->refresh, ncfg);
 	if (r->images != NULL)
 		bootres_store_set_root(r->images, ncfg->tftp_root);
+	if (ncfg->tftp_port != r->cfg->tftp_port ||
+	    strcmp(ncfg->tftp_root, r->cfg->tftp_root) != 0 ||
+	    ncfg->tftp.max_transfers != r->cfg->tftp.max_transfers)
+		log_warnx("reload: tftp_port, tftp_root and tftp: changes "
+		    "take effect at the next restart");
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -435,6 +444,49 @@ rackd_start_regions(struct rackd *r)
 	daemon_status("discovering region controllers");
 }
 
+/* UpdateServices status of TFTP (rpc_set_service_status). */
+static const char *
+rackd_tftp_status(void *arg, char *info, size_t cap)
+{
+	struct rackd *r = arg;
+
+	if (r->tftp == NULL) {
+		snprintf(info, cap, "tftp_port is 0");
+		return "off";
+	}
+	return tftp_service_status(r->tftp, info, cap);
+}
+
+/*
+ * Start TFTP.  Not fatal when it cannot listen (port taken by tftpd-hpa,
+ * no permission): the rest of the rack still works, and UpdateServices
+ * reports tftp dead with the cause.
+ */
+static void
+rackd_start_tftp(struct rackd *r)
+{
+	struct tftp_params p;
+	char *cause = NULL;
+
+	if (r->cfg->tftp_port == 0) {
+		log_info("tftp: off (tftp_port is 0)");
+		return;
+	}
+	/* Two readers: enough to keep a disk busy, few enough to leave
+	 * the cores to the loop. */
+	if ((r->tftp_fs = tftp_fs_new(r->base, r->cfg->tftp_root, 2,
+	    &cause)) == NULL)
+		fatalx("tftp: %s", cause);
+	memset(&p, 0, sizeof p);
+	p.port = r->cfg->tftp_port;
+	p.max_transfers = r->cfg->tftp.max_transfers;
+	r->tftp = tftp_new(r->base, tftp_fs_source(r->tftp_fs), &p);
+	if (tftp_start(r->tftp, &cause) == -1) {
+		log_warnx("tftp: not serving: %s", cause);
+		free(cause);
+	}
+}
+
 static void
 curl_init_or_die(void)
 {
@@ -486,6 +538,8 @@ cmd_run(const char *path, int debug)
 	rackd_start_images(&r);
 	/* One runner for every child rackd starts (power.c sizes it). */
 	r.runner = proc_runner_new(r.base, 40);
+	rackd_start_tftp(&r);
+	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
 
 	/* One registry per process, owned here and handed to the services. */
 	r.metrics = metrics_new();
@@ -530,6 +584,9 @@ cmd_run(const char *path, int debug)
 	 * callbacks still reach it; then it goes. */
 	power_shutdown(r.power);
 	refresh_shutdown(r.refresh);	/* its last RPC callback comes below */
+	/* TFTP first closes its readers, then the pool joins its threads. */
+	tftp_free(r.tftp);
+	tftp_fs_free(r.tftp_fs);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	refresh_free(r.refresh);

@@ -7,7 +7,7 @@ libjansson-dev libssl-dev libsystemd-dev zlib1g-dev libcmocka-dev
 clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
 psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
-prometheus"
+tftp-hpa atftp busybox-static tftpd-hpa prometheus"
 # prometheus: only for promtool (tests check the metrics text with
 # `promtool check metrics`); 19 MB to download.  Its server is kept from
 # starting (policy-rc.d below) and disabled after the install.
@@ -33,6 +33,14 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# tftpd-hpa is only the benchmark's reference (bench/tftp.sh runs it in the
+# foreground on loopback); its system service would hold port 69, which is
+# rackd's, so it stays disabled.
+case "$missing" in *tftpd-hpa*)
+	if command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now tftpd-hpa >/dev/null 2>&1 || true
+	fi ;;
+esac
 case " $missing " in
 *" prometheus "*) $SUDO systemctl disable prometheus >/dev/null 2>&1 || true ;;
 esac

@@ -38,6 +38,7 @@
 #define PWR(m)	offsetof(struct rackd_config, power.m)
 #define DHC(m)	offsetof(struct rackd_config, dhcp.m)
 #define RFR(m)	offsetof(struct rackd_config, refresh.m)
+#define TFT(m)	offsetof(struct rackd_config, tftp.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -52,13 +53,16 @@ const struct config_key config_keys[] = {
 	  "is sent as nodegroup_uuid when registering.  Unset by default." },
 	{ "debug", CONFIG_BOOL, OFF(debug), "false", 0, 0, false,
 	  "Log debug messages.  Accepts true/false, yes/no, on/off." },
-	{ "tftp_port", CONFIG_INT, OFF(tftp_port), "69", 0, 65535, true,
-	  "MAAS TFTP port." },
+	{ "tftp_port", CONFIG_INT, OFF(tftp_port), "69", 0, 65535, false,
+	  "UDP port of the TFTP server (IPv4 and IPv6, every address).  0 "
+	  "turns TFTP off (MAAS uses 0 for an experimental mode)." },
 	{ "tftp_root", CONFIG_STRING, OFF(tftp_root),
 	  "/var/lib/maas/boot-resources/current", 0, 0, false,
 	  "MAAS TFTP root directory: the boot-resources tree (a `current` "
 	  "symlink to a snapshot, laid out as MAAS lays it out) whose images "
-	  "ListBootImages reports." },
+	  "ListBootImages reports and TFTP serves.  Symlinks in it are "
+	  "followed wherever they point, as MAAS follows the bootloader "
+	  "links to /usr/lib." },
 	{ "max_idle_rpc_connections", CONFIG_INT,
 	  OFF(max_idle_rpc_connections), "1", 1, 1024, true,
 	  "MAAS: persistent RPC connections per region event loop." },
@@ -261,6 +265,15 @@ const struct config_key config_keys[] = {
 	{ "refresh.timeout", CONFIG_DURATION, RFR(timeout_ms), "30s", 100,
 	  600000, false,
 	  "Timeout of one metadata POST to the region." },
+
+	/* tftp: the TFTP server (tftp_port, tftp_root above) */
+	{ "tftp", CONFIG_SECTION, OFF(tftp), NULL, 0, 0, false,
+	  "TFTP server limits (the port and root are the MAAS keys "
+	  "tftp_port and tftp_root).  Changes need a restart." },
+	{ "tftp.max_transfers", CONFIG_INT, TFT(max_transfers), "500", 1,
+	  100000, false,
+	  "Transfers served at once; a request beyond this is refused with "
+	  "TFTP error 0 \"server busy\" and a log line." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

@@ -38,6 +38,11 @@ struct rpc {
 	struct event		*services_timer;
 	int			 services_inflight;
 	int			 was_connected;
+	struct {
+		const char	*name;
+		rpc_status_fn	 fn;
+		void		*arg;
+	} status_hooks[8];
 };
 
 /* --- handlers ------------------------------------------------------- */
@@ -266,10 +271,10 @@ struct service_status {
 };
 
 /*
- * What this rack runs, in the region's vocabulary (spec §6.2).  rackd
- * provides none of MAAS's TFTP/HTTP boot, NTP, DNS, proxy or syslog
- * services, so they are reported "off" with the reason rather than
- * pretending; DHCP is off until configured.
+ * What this rack runs, in the region's vocabulary (spec §6.2).  Services
+ * rackd does not provide are reported "off" with the reason rather than
+ * pretending; DHCP is off until configured; a service that registered a
+ * status hook (rpc_set_service_status, e.g. tftp) reports its own.
  */
 static const struct service_status services[] = {
 	{ "tftp", "off", "not provided by rackd" },
@@ -318,6 +323,17 @@ rpc_send_services(struct rpc *rpc)
 		int fam = strcmp(services[i].name, "dhcpd") == 0 ? 4 :
 		    strcmp(services[i].name, "dhcpd6") == 0 ? 6 : 0;
 
+		size_t h;
+
+		for (h = 0; h < RACKD_NELEM(rpc->status_hooks); h++)
+			if (rpc->status_hooks[h].name != NULL &&
+			    strcmp(rpc->status_hooks[h].name,
+			    services[i].name) == 0) {
+				buf[0] = '\0';
+				status = rpc->status_hooks[h].fn(
+				    rpc->status_hooks[h].arg, buf, sizeof buf);
+				info = buf;
+			}
 		if (fam != 0 && rpc->dhcp != NULL) {
 			/* status_info is at most 255 characters (region). */
 			status = dhcp_service_status(rpc->dhcp, fam, buf,
@@ -426,6 +442,29 @@ rpc_set_images(struct rpc *rpc, const struct rpc_images *images)
 	rpc->images = *images;
 }
 
+
+void
+rpc_set_service_status(struct rpc *rpc, const char *name, rpc_status_fn fn,
+    void *arg)
+{
+	size_t i, free_slot = RACKD_NELEM(rpc->status_hooks);
+
+	for (i = 0; i < RACKD_NELEM(rpc->status_hooks); i++) {
+		if (rpc->status_hooks[i].name != NULL &&
+		    strcmp(rpc->status_hooks[i].name, name) == 0)
+			break;
+		if (rpc->status_hooks[i].name == NULL &&
+		    free_slot == RACKD_NELEM(rpc->status_hooks))
+			free_slot = i;
+	}
+	if (i == RACKD_NELEM(rpc->status_hooks))
+		i = free_slot;
+	if (i == RACKD_NELEM(rpc->status_hooks))
+		fatalx("rpc: too many service status hooks");
+	rpc->status_hooks[i].name = fn != NULL ? name : NULL;
+	rpc->status_hooks[i].fn = fn;
+	rpc->status_hooks[i].arg = arg;
+}
 
 void
 rpc_reconfigure(struct rpc *rpc, const struct rackd_config *cfg)

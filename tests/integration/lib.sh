@@ -73,7 +73,8 @@ make_secret() {	# make_secret FILE [HEX]
 	chmod 600 "$1"
 }
 
-# write_config FILE URL... — a rackd.conf with private dirs under $T.
+# write_config FILE URL... — a rackd.conf with private dirs under $T and
+# tftp_port ${RACKD_TFTP_PORT:-0}, tftp_root ${RACKD_TFTP_ROOT:-$T/boot-resources/current}.
 # Extra YAML can be appended by the caller.
 write_config() {
 	local f=$1; shift
@@ -85,8 +86,11 @@ write_config() {
 		echo "secret_file: $T/secret"
 		echo "data_dir: $T/data"
 		echo "run_dir: $T/run"
-		echo "tftp_root: $T/boot-resources/current"
+		echo "tftp_root: ${RACKD_TFTP_ROOT:-$T/boot-resources/current}"
 		echo "hostname: ${RACK_HOSTNAME:-rack-it-$$}"
+		# TFTP off unless a test asks (RACKD_TFTP_PORT): tests running
+		# at once must not all grab the host's port 69.
+		echo "tftp_port: ${RACKD_TFTP_PORT:-0}"
 	} > "$f"
 }
 
