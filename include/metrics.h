@@ -21,6 +21,13 @@
 
 #include <stddef.h>
 
+/* A family holds at most this many label sets; new ones past it are
+ * counted in one series whose every label is METRICS_OTHER, so a label
+ * fed from the outside (a TFTP file name) cannot grow the registry
+ * without bound. */
+#define METRICS_SERIES_MAX	500
+#define METRICS_OTHER		"_other"
+
 enum metrics_type {
 	METRICS_COUNTER,
 	METRICS_GAUGE,

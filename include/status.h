@@ -23,6 +23,7 @@ struct event_base;
 struct metrics;
 struct power;
 struct refresh;
+struct tftp;
 struct region_pool;
 
 #define STATUS_SOCKET_NAME	"rackd.sock"	/* in run_dir */
@@ -38,6 +39,7 @@ struct status_sources {
 	struct dhcp		*dhcp;
 	struct refresh		*refresh;
 	struct metrics		*metrics;	/* the process registry */
+	struct tftp		*tftp;
 };
 
 /* status.c: the document of rackd(8) "STATUS JSON" (new reference). */

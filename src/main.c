@@ -74,7 +74,7 @@ rackd_status_sources(struct rackd *r)
 {
 	struct status_sources src = {
 		RACKD_VERSION, r->cfg->hostname, r->pool, r->power, r->dhcp,
-		r->refresh, r->metrics,
+		r->refresh, r->metrics, r->tftp,
 	};
 
 	if (r->status != NULL)
@@ -543,9 +543,11 @@ cmd_run(const char *path, int debug)
 
 	/* One registry per process, owned here and handed to the services. */
 	r.metrics = metrics_new();
+	if (r.tftp != NULL)
+		tftp_set_metrics(r.tftp, r.metrics);
 	{
 		struct status_sources src = { RACKD_VERSION, r.cfg->hostname,
-		    NULL, NULL, NULL, NULL, r.metrics };
+		    NULL, NULL, NULL, NULL, r.metrics, r.tftp };
 		char *sock;
 
 		xasprintf(&sock, "%s/%s", r.cfg->run_dir, STATUS_SOCKET_NAME);

@@ -10,6 +10,7 @@
 
 #include "bytes.h"
 #include "metrics.h"
+#include "rackd.h"
 #include "xmalloc.h"
 
 const double metrics_default_buckets[] = {
@@ -135,10 +136,15 @@ metrics_define(struct metrics *m, const char *name, enum metrics_type type,
 	}
 }
 
-/* The series for values, created on first use. */
+/* The series for values, created on first use; past METRICS_SERIES_MAX
+ * new label sets share one series labelled METRICS_OTHER. */
 static struct metrics_series *
 series_get(struct metrics_family *f, const char *const *values)
 {
+	static const char *const other[8] = {
+		METRICS_OTHER, METRICS_OTHER, METRICS_OTHER, METRICS_OTHER,
+		METRICS_OTHER, METRICS_OTHER, METRICS_OTHER, METRICS_OTHER,
+	};
 	struct metrics_series *s;
 	size_t i, j;
 
@@ -150,6 +156,9 @@ series_get(struct metrics_family *f, const char *const *values)
 		if (j == f->nlabels)
 			return &f->series[i];
 	}
+	if (f->nseries >= METRICS_SERIES_MAX && values != other &&
+	    f->nlabels <= RACKD_NELEM(other))
+		return series_get(f, other);
 	f->series = xreallocarray(f->series, f->nseries + 1, sizeof *f->series);
 	s = &f->series[f->nseries++];
 	memset(s, 0, sizeof *s);

@@ -16,6 +16,7 @@
 #include "refresh.h"
 #include "region.h"
 #include "status.h"
+#include "tftp.h"
 #include "xmalloc.h"
 
 json_t *
@@ -36,6 +37,8 @@ status_json(const struct status_sources *src)
 	    dhcp_status_json(src->dhcp) : json_null());
 	json_object_set_new(o, "refresh", src->refresh != NULL ?
 	    refresh_status_json(src->refresh) : json_null());
+	json_object_set_new(o, "tftp", src->tftp != NULL ?
+	    tftp_status_json(src->tftp) : json_null());
 	return o;
 }
 
@@ -54,6 +57,8 @@ status_metrics_text(const struct status_sources *src)
 		dhcp_metrics(src->dhcp, m);
 	if (src->refresh != NULL)
 		refresh_metrics(src->refresh, m);
+	if (src->tftp != NULL)
+		tftp_metrics(src->tftp, m);
 	return metrics_render(m);
 }
 
@@ -200,6 +205,18 @@ table_refresh(struct bytes *b, const json_t *r)
 	    str_or(r, "last_error", ""));
 }
 
+static void
+table_tftp(struct bytes *b, const json_t *t)
+{
+	addf(b, "\ntftp: port %lld, %lld active, %lld completed, %lld failed, "
+	    "%lld refused (busy)\n",
+	    (long long)json_integer_value(json_object_get(t, "port4")),
+	    (long long)json_integer_value(json_object_get(t, "active")),
+	    (long long)json_integer_value(json_object_get(t, "completed")),
+	    (long long)json_integer_value(json_object_get(t, "failed")),
+	    (long long)json_integer_value(json_object_get(t, "busy")));
+}
+
 char *
 status_format_table(const json_t *doc)
 {
@@ -219,6 +236,8 @@ status_format_table(const json_t *doc)
 		table_dhcp(&b, v);
 	if (json_is_object(v = json_object_get(doc, "refresh")))
 		table_refresh(&b, v);
+	if (json_is_object(v = json_object_get(doc, "tftp")))
+		table_tftp(&b, v);
 	bytes_add_u8(&b, '\0');
 	return (char *)bytes_steal(&b, NULL);
 }

@@ -149,6 +149,31 @@ test_reset_and_null(void **state)
 	metrics_free(NULL);
 }
 
+static void
+test_series_bound(void **state)
+{
+	struct metrics *m = metrics_new();
+	const char *v[1];
+	char name[32], *t;
+	int i;
+
+	metrics_define(m, "c", METRICS_COUNTER, "C", "file", NULL, 0);
+	for (i = 0; i < METRICS_SERIES_MAX + 10; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		v[0] = name;
+		metrics_counter_add(m, "c", v, 1);
+	}
+	v[0] = "f0";	/* an existing series still counts on its own */
+	metrics_counter_add(m, "c", v, 1);
+	t = metrics_render(m);
+	assert_non_null(strstr(t, "c{file=\"f0\"} 2\n"));
+	assert_non_null(strstr(t, "c{file=\"f499\"} 1\n"));
+	assert_null(strstr(t, "c{file=\"f500\"}"));
+	assert_non_null(strstr(t, "c{file=\"_other\"} 10\n"));
+	free(t);
+	metrics_free(m);
+}
+
 /* promtool (package prometheus) is the reference parser and linter. */
 static void
 test_promtool_accepts(void **state)
@@ -192,6 +217,7 @@ main(void)
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_default_buckets_and_no_labels),
 		cmocka_unit_test(test_reset_and_null),
+		cmocka_unit_test(test_series_bound),
 		cmocka_unit_test(test_promtool_accepts),
 	};
 

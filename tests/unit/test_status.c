@@ -20,7 +20,7 @@ static void
 test_json_without_services(void **state)
 {
 	struct status_sources src = { "3.4.0", "rack1", NULL, NULL, NULL, NULL,
-	    NULL };
+	    NULL, NULL };
 	json_t *d = status_json(&src);
 	char *t;
 
@@ -34,6 +34,7 @@ test_json_without_services(void **state)
 	assert_true(json_is_null(json_object_get(d, "power")));
 	assert_true(json_is_null(json_object_get(d, "dhcp")));
 	assert_true(json_is_null(json_object_get(d, "refresh")));
+	assert_true(json_is_null(json_object_get(d, "tftp")));
 	t = status_format_table(d);
 	assert_non_null(strstr(t, "rackd 3.4.0 on rack1\n"));
 	assert_non_null(strstr(t, "region: not started"));
@@ -69,7 +70,9 @@ static const char *doc_text =
 "  \"leases\":{\"pending\":3,\"spooled\":10,\"sent\":7,\"dropped\":0,\"rejected\":0,"
 "   \"oldest_pending_age_s\":42}},"
 " \"refresh\":{\"registered\":true,\"running\":false,\"ok\":1,\"failed\":2,"
-"  \"last_ok_age_s\":100,\"interfaces\":3,\"last_error\":\"HTTP 500\",\"failing_for_s\":5}}";
+"  \"last_ok_age_s\":100,\"interfaces\":3,\"last_error\":\"HTTP 500\",\"failing_for_s\":5},"
+" \"tftp\":{\"port4\":69,\"port6\":69,\"active\":2,\"requests\":10,\"completed\":7,"
+"  \"failed\":1,\"busy\":0,\"retransmits\":3}}";
 
 static void
 test_table(void **state)
@@ -93,6 +96,7 @@ test_table(void **state)
 	assert_non_null(strstr(t, "standby   partner-down   unavailable    30s ago"));
 	assert_non_null(strstr(t, "refresh: 1 ok, 2 failed; last ok 100s ago, "
 	    "interfaces 3; failing: HTTP 500\n"));
+	assert_non_null(strstr(t, "tftp: port 69, 2 active, 7 completed, 1 failed"));
 	for (line = strtok_r(t, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		assert_true(strlen(line) <= 100);
