@@ -151,7 +151,8 @@ struct metrics;
 /*
  * Count every completed call in m (borrowed, must outlive the pool;
  * NULL stops): maas_rack_region_rpc_call_latency{call} (MAAS's name,
- * seconds) and rackd_region_calls_total{call,result}.
+ * seconds), rackd_region_calls_total{call,result} and
+ * rackd_region_discovery_total{result}.
  */
 void	region_pool_set_metrics(struct region_pool *, struct metrics *);
 /*

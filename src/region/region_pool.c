@@ -653,6 +653,7 @@ pool_discovered(const struct disc_doc *doc, const char *maas_url,
 
 	if (pool->shutting_down)
 		return;
+	region_pool_observe_discovery(pool, doc != NULL, from_saved);
 	if (doc != NULL) {
 		if (maas_url != NULL && (pool->maas_url == NULL ||
 		    strcmp(pool->maas_url, maas_url) != 0)) {

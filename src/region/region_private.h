@@ -140,6 +140,10 @@ struct region_pool {
 void	region_pool_observe_call(struct region_pool *, const char *command,
 	    const struct region_call_result *);
 
+/* region_status.c: count one discovery round's outcome. */
+void	region_pool_observe_discovery(struct region_pool *, int got_doc,
+	    int from_saved);
+
 /* region_conn.c */
 struct region_conn *region_conn_new(struct region_pool *,
 	    const struct disc_eventloop *);

@@ -16,6 +16,7 @@
 #define REGION_METRIC_CALLS	"rackd_region_calls_total"
 #define REGION_METRIC_CONNS	"rackd_region_connections"
 #define REGION_METRIC_QUEUE	"rackd_region_queue_depth"
+#define REGION_METRIC_DISC	"rackd_region_discovery_total"
 
 static void
 region_metrics_define(struct metrics *m)
@@ -29,6 +30,19 @@ region_metrics_define(struct metrics *m)
 	    "Region event-loop connections by state", "state", NULL, 0);
 	metrics_define(m, REGION_METRIC_QUEUE, METRICS_GAUGE,
 	    "Calls waiting for a region connection", NULL, NULL, 0);
+	metrics_define(m, REGION_METRIC_DISC, METRICS_COUNTER,
+	    "Discovery rounds (/rpc/), by result: ok, saved (no URL answered, "
+	    "the saved list was used), failed", "result", NULL, 0);
+}
+
+void
+region_pool_observe_discovery(struct region_pool *pool, int got_doc,
+    int from_saved)
+{
+	const char *v[1];
+
+	v[0] = !got_doc ? "failed" : from_saved ? "saved" : "ok";
+	metrics_counter_add(pool->metrics, REGION_METRIC_DISC, v, 1);
 }
 
 void
