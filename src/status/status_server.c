@@ -4,8 +4,9 @@
  * Each client may send one short request line; the answer is built at
  * once from the services' state (no I/O, no waiting on anything), queued
  * on a bufferevent, and the connection is closed once it has left.  The
- * loop never blocks on a client: a bounded number of clients at a time,
- * each with a deadline, and a request line bounded in size.
+ * loop never blocks on a client: a bounded number of clients at a time
+ * (when full, the oldest is dropped for the newest), each with a
+ * deadline, and a request line bounded in size.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "rackd.h"
 #include "status.h"
 #include "xmalloc.h"
 
@@ -34,6 +36,7 @@ struct status_client {
 	struct bufferevent	*bev;
 	int			 answered;
 	int			 shut;		/* our side shut down */
+	uint64_t		 accepted_ms;
 };
 
 struct status_server {
@@ -192,12 +195,24 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	int i;
 
 	if (srv->nclients >= STATUS_MAX_CLIENTS) {
-		/* Busy: refuse rather than queue without bound. */
-		close(fd);
-		return;
+		/* Full: the newest client is served, the oldest goes.  Else
+		 * a few silent connections could lock operators out until
+		 * their deadline. */
+		struct status_client *oldest = NULL;
+
+		for (i = 0; i < STATUS_MAX_CLIENTS; i++)
+			if (srv->clients[i] != NULL && (oldest == NULL ||
+			    srv->clients[i]->accepted_ms < oldest->accepted_ms))
+				oldest = srv->clients[i];
+		if (oldest == NULL) {
+			close(fd);
+			return;
+		}
+		client_free(oldest);
 	}
 	c = xcalloc(1, sizeof *c);
 	c->srv = srv;
+	c->accepted_ms = rackd_now_ms();
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
