@@ -57,4 +57,19 @@ void	dhcp_rpc_validate(struct dhcp *, struct region_request *,
 const char *dhcp_service_status(const struct dhcp *, int family, char *info,
 	    size_t infolen);
 
+/* --- the operator's view ----------------------------------------------- */
+struct metrics;
+/*
+ * For `rackd status` (new reference): {"instances": [{"name", "family",
+ * "status", "info", "pid", "ha_role", "ha_state", "partner_state",
+ * "restarts", "last_error", "last_apply_age_s", "last_apply_error"}],
+ * "leases": {"pending", "spooled", "sent", "dropped", "rejected",
+ * "oldest_pending_age_s"}}; unknown values are null.
+ */
+json_t	*dhcp_status_json(const struct dhcp *);
+/* Mirror Kea and lease-spool state into m: rackd_kea_up{instance,family},
+ * rackd_kea_ha_state{instance,family,state}, rackd_lease_events_total
+ * {result}, rackd_lease_events_pending. */
+void	dhcp_metrics(const struct dhcp *, struct metrics *);
+
 #endif

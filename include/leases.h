@@ -243,6 +243,9 @@ void	leases_set_send(struct leases *, leases_send_fn fn, void *send_arg,
 /* A region connection came up: retry a failed batch now. */
 void	leases_region_up(struct leases *);
 void	leases_stats(const struct leases *, struct leases_stats *);
+/* The event time (epoch s) of the oldest unacknowledged event: 0, or -1
+ * when the spool is empty. */
+int	leases_oldest_pending(const struct leases *, long long *timestamp);
 /* The socket path (for the wrapper script and tests); owned by l. */
 const char *leases_socket_path(const struct leases *);
 /* The hook's fallback file path (for the wrapper script); owned by l. */

@@ -77,4 +77,23 @@ struct power_stats {
 };
 void	power_get_stats(const struct power *, struct power_stats *);
 
+/* --- the operator's view (power_status.c) ---------------------------- */
+struct metrics;
+/*
+ * Observe every ipmitool run in m (borrowed, outlives power; NULL stops):
+ * rackd_ipmitool_run_seconds{op,result}.
+ */
+void	power_set_metrics(struct power *, struct metrics *);
+/*
+ * Every BMC the rack has worked with, as JSON for `rackd status` (new
+ * reference): {"running", "waiting", "quarantined", "bmcs": [{"bmc",
+ * "state", "last_error", "last_error_age_s", "quarantined_for_s",
+ * "consecutive_failures", "runs", "failures"}]}.
+ */
+json_t	*power_status_json(const struct power *);
+/* Mirror the power counters and gauges into m: rackd_power_actions_total
+ * {result}, rackd_power_queries_total, rackd_bmcs, rackd_bmcs_quarantined,
+ * rackd_power_reports_total{result}. */
+void	power_metrics(const struct power *, struct metrics *);
+
 #endif

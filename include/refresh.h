@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct http;
 struct region_pool;
@@ -112,5 +114,13 @@ void	refresh_reconfigure(struct refresh *, const struct rackd_config *);
 void	refresh_shutdown(struct refresh *);
 /* Shut down if not done yet, and free; NULL is a no-op. */
 void	refresh_free(struct refresh *);
+
+/* --- the operator's view (`rackd status`, metrics) -------------------- */
+struct metrics;
+/* New reference: {"registered", "running", "ok", "failed",
+ * "last_ok_age_s", "interfaces", "last_error", "failing_for_s"}. */
+json_t	*refresh_status_json(const struct refresh *);
+/* rackd_refresh_total{result}, rackd_refresh_interfaces. */
+void	refresh_metrics(const struct refresh *, struct metrics *);
 
 #endif

@@ -152,4 +152,27 @@ size_t	region_pool_peer_hosts(const struct region_pool *, char ***hosts);
 /* One line per connection for logs / state files; caller frees. */
 char	*region_pool_describe(const struct region_pool *);
 
+/* --- the operator's view (region_status.c) -------------------------- */
+struct metrics;
+
+
+/*
+ * Count every completed call in m (borrowed, must outlive the pool;
+ * NULL stops): maas_rack_region_rpc_call_latency{call} (MAAS's name,
+ * seconds), rackd_region_calls_total{call,result} and
+ * rackd_region_discovery_total{result}.
+ */
+void	region_pool_set_metrics(struct region_pool *, struct metrics *);
+/*
+ * The pool as JSON for `rackd status` (new reference, caller decrefs):
+ *   {"system_id", "maas_url", "from_saved", "queue": {"depth", "max"},
+ *    "event_loops": [{"name", "region", "address", "state", "rtt_ms",
+ *      "established_s", "failures", "last_error", "last_error_age_s"}]}
+ * rtt_ms and last_error* are null when unknown.
+ */
+json_t	*region_pool_status_json(const struct region_pool *);
+/* Mirror the connection gauges into m (rackd_region_connections{state},
+ * rackd_region_queue_depth). */
+void	region_pool_metrics(const struct region_pool *, struct metrics *);
+
 #endif

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct tftp_source;
 
@@ -63,5 +65,23 @@ void	tftp_get_stats(const struct tftp *, struct tftp_stats *);
  */
 const char *tftp_service_status(const struct tftp *, char *info,
 	    size_t cap);
+
+/* --- the operator's view (tftp_status.c) ------------------------------ */
+struct metrics;
+/*
+ * Observe every completed transfer in m (borrowed, outlives srv; NULL
+ * stops): MAAS's maas_tftp_file_transfer_latency{filename} (seconds).
+ */
+void	tftp_set_metrics(struct tftp *, struct metrics *);
+void	tftp_metrics_define(struct metrics *);
+/* One completed transfer of name (as the client sent it). */
+void	tftp_observe_transfer(struct metrics *, const char *name,
+	    uint64_t elapsed_ms);
+/* Mirror the counters into m: rackd_tftp_transfers_total{result},
+ * rackd_tftp_requests_refused_total{reason}, rackd_tftp_active. */
+void	tftp_metrics(const struct tftp *, struct metrics *);
+/* New reference: {"port4", "port6", "active", "requests", "completed",
+ * "failed", "busy", "retransmits"}. */
+json_t	*tftp_status_json(const struct tftp *);
 
 #endif

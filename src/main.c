@@ -5,6 +5,7 @@
  *   rackd [-d] [-f FILE]                 run (foreground; systemd manages us)
  *   rackd -n [-v] [-f FILE]              check the config (and secret), exit 0/1
  *   rackd init --maas-url URL ... --secret HEX [-f FILE]
+ *   rackd status [--json|--metrics] [-f FILE]  ask the running daemon
  *   rackd --man-conf                     print rackd.conf(5)
  *   rackd -V                             print the version
  */
@@ -32,6 +33,7 @@
 #include "httpd.h"
 #include "dhcp.h"
 #include "log.h"
+#include "metrics.h"
 #include "power.h"
 #include "programs.h"
 #include "proc.h"
@@ -39,6 +41,7 @@
 #include "region.h"
 #include "rpc.h"
 #include "secret.h"
+#include "status.h"
 #include "tftp.h"
 #include "tftp_source.h"
 #include "xmalloc.h"
@@ -57,6 +60,8 @@ struct rackd {
 	struct dhcp		*dhcp;
 	struct refresh		*refresh;
 	struct bootres_store	*images;
+	struct metrics		*metrics;	/* the process's registry */
+	struct status_server	*status;	/* run_dir/rackd.sock */
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
@@ -67,6 +72,19 @@ struct rackd {
 };
 
 static void	rackd_start_regions(struct rackd *);
+
+/* What `rackd status` reads (status.h); called whenever a service starts. */
+static void
+rackd_status_sources(struct rackd *r)
+{
+	struct status_sources src = {
+		RACKD_VERSION, r->cfg->hostname, r->pool, r->power, r->dhcp,
+		r->refresh, r->metrics, r->tftp,
+	};
+
+	if (r->status != NULL)
+		status_server_set_sources(r->status, &src);
+}
 
 /* A hand-copied tree is noticed within this (bootres.h). */
 #define RACKD_IMAGES_MAX_AGE_MS	10000
@@ -94,6 +112,7 @@ usage(void)
 	    "usage: rackd [-d] [-f FILE]\n"
 	    "       rackd -n [-v] [-f FILE]\n"
 	    "       rackd init --maas-url URL [--maas-url URL ...] --secret HEX [-f FILE]\n"
+	    "       rackd status [--json | --metrics] [-f FILE]\n"
 	    "       rackd --man-conf | -V\n");
 	exit(2);
 }
@@ -460,6 +479,9 @@ rackd_start_regions(struct rackd *r)
 	if ((r->refresh = refresh_new(r->base, r->http, r->pool, r->cfg,
 	    &cause)) == NULL)
 		fatalx("refresh: %s", cause);
+	region_pool_set_metrics(r->pool, r->metrics);
+	power_set_metrics(r->power, r->metrics);
+	rackd_status_sources(r);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -613,6 +635,27 @@ cmd_run(const char *path, int debug)
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
 
+	/* One registry per process, owned here and handed to the services. */
+	r.metrics = metrics_new();
+	if (r.tftp != NULL)
+		tftp_set_metrics(r.tftp, r.metrics);
+	{
+		struct status_sources src = { RACKD_VERSION, r.cfg->hostname,
+		    NULL, NULL, NULL, NULL, r.metrics, r.tftp };
+		char *sock;
+
+		xasprintf(&sock, "%s/%s", r.cfg->run_dir, STATUS_SOCKET_NAME);
+		/* Operators need it, the daemon does not: a failure is logged. */
+		if ((r.status = status_server_new(r.base, sock, &src,
+		    &cause)) == NULL) {
+			log_warnx("status: %s; `rackd status` will not work",
+			    cause);
+			free(cause);
+			cause = NULL;
+		}
+		free(sock);
+	}
+
 	daemon_init(r.base);
 	if (access(r.cfg->secret_file, F_OK) == -1 && errno == ENOENT) {
 		/* As MAAS's rackd: wait for the secret instead of failing,
@@ -630,6 +673,7 @@ cmd_run(const char *path, int debug)
 	event_base_dispatch(r.base);
 
 	/* Teardown in reverse order of start-up. */
+	status_server_free(r.status);
 	if (r.secret_timer != NULL)
 		event_free(r.secret_timer);
 	/* Power first stops acting; the pool's and the runner's last
@@ -647,6 +691,7 @@ cmd_run(const char *path, int debug)
 	proc_runner_free(r.runner);
 	power_free(r.power);
 	bootres_store_free(r.images);
+	metrics_free(r.metrics);
 	rpc_free(r.rpc);
 	http_free(r.http);
 	daemon_shutdown();
@@ -674,6 +719,10 @@ main(int argc, char **argv)
 	const char *path = RACKD_DEFAULT_CONFIG;
 	int ch, check = 0, verbose = 0, debug = 0;
 
+	if (argc > 1 && strcmp(argv[1], "status") == 0) {
+		log_init("rackd", 0);
+		return status_client_main(argc - 1, argv + 1);
+	}
 	if (argc > 1 && strcmp(argv[1], "init") == 0) {
 		log_init("rackd", 0);
 		return cmd_init(argc - 1, argv + 1);

@@ -7,7 +7,10 @@ libjansson-dev libssl-dev libsystemd-dev zlib1g-dev libcmocka-dev
 clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
 psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
-tftp-hpa atftp busybox-static tftpd-hpa nginx-light"
+tftp-hpa atftp busybox-static tftpd-hpa nginx-light prometheus"
+# prometheus: only for promtool (tests check the metrics text with
+# `promtool check metrics`); 19 MB to download.  Its server is kept from
+# starting (policy-rc.d below) and disabled after the install.
 
 missing=""
 for p in $PKGS; do
@@ -44,5 +47,8 @@ case "$missing" in *nginx-light*)
 	if command -v systemctl >/dev/null 2>&1; then
 		$SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
 	fi ;;
+esac
+case " $missing " in
+*" prometheus "*) $SUDO systemctl disable prometheus >/dev/null 2>&1 || true ;;
 esac
 echo "deps: done"

@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "rackd.h"
 #include "tftp.h"
 #include "tftp_packet.h"
@@ -106,6 +107,7 @@ struct tftp {
 	uint64_t		 faillog_sec;
 	unsigned int		 faillog_n, faillog_dropped;
 	struct event		*faillog_ev;	/* reports the dropped count */
+	struct metrics		*metrics;	/* borrowed; NULL = none */
 };
 
 static void	session_send_block(struct tftp_session *);
@@ -268,6 +270,8 @@ session_done(struct tftp_session *s, const char *failure)
 
 	if (failure == NULL) {
 		srv->stats.completed++;
+		tftp_observe_transfer(srv->metrics, s->name,
+		    rackd_now_ms() - s->started_ms);
 		log_debug("tftp: sent %s to %s: %llu bytes in %llu blocks of "
 		    "%d, %u retransmitted, %llu ms", s->name, s->peer,
 		    (unsigned long long)s->bytes,
@@ -930,4 +934,11 @@ tftp_free(struct tftp *srv)
 	free(srv->bind4);
 	free(srv->bind6);
 	free(srv);
+}
+
+void
+tftp_set_metrics(struct tftp *srv, struct metrics *m)
+{
+	srv->metrics = m;
+	tftp_metrics_define(m);
 }

@@ -42,7 +42,9 @@
 #include "kea_tls.h"
 #include "leases.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
+#include "rackd.h"
 #include "region.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -90,6 +92,9 @@ struct dhcp_family {
 	struct kea_resync	**resyncs;
 	char			**resync_names;
 	size_t			 nresyncs;
+	/* The last finished apply, for `rackd status` (dhcp_status_json). */
+	uint64_t		 last_apply_ms;	/* 0 = none yet */
+	char			*last_apply_error;	/* NULL = it worked */
 };
 
 struct dhcp {
@@ -409,6 +414,9 @@ family_retire(struct dhcp_family *f)
 static void
 apply_finished(struct dhcp_family *f)
 {
+	f->last_apply_ms = rackd_now_ms();
+	free(f->last_apply_error);
+	f->last_apply_error = f->errors != NULL ? xstrdup(f->errors) : NULL;
 	if (f->errors != NULL)
 		log_warnx("dhcp: DHCPv%d configuration failed: %s", f->family,
 		    f->errors);
@@ -1256,6 +1264,7 @@ family_free(struct dhcp_family *f)
 	}
 	free(f->inst);
 	free(f->errors);
+	free(f->last_apply_error);
 }
 
 void
@@ -1275,4 +1284,132 @@ dhcp_free(struct dhcp *d)
 	free(d->secret_file);
 	free(d->hook_wrapper);
 	free(d);
+}
+
+/* --- the operator's view (`rackd status`, metrics) ------------------------ */
+
+static json_t *
+family_status_json(const struct dhcp_family *f)
+{
+	struct kea_server_status st;
+	json_t *arr = json_array(), *e;
+	uint64_t now = rackd_now_ms();
+	char info[256];
+	size_t i;
+
+	for (i = 0; i < f->ninst; i++) {
+		kea_server_status(f->inst[i].srv, &st);
+		e = json_pack("{s:s, s:i, s:s, s:s, s:I}",
+		    "name", f->inst[i].name,
+		    "family", f->family,
+		    "status", kea_server_service_status(&st, info, sizeof info),
+		    "info", info,
+		    "restarts", (json_int_t)st.restarts);
+		json_object_set_new(e, "pid", st.pid > 0 ?
+		    json_integer(st.pid) : json_null());
+		json_object_set_new(e, "ha_role", st.ha && st.ha_role[0] != '\0' ?
+		    json_string(st.ha_role) : json_null());
+		json_object_set_new(e, "ha_state", st.ha && st.ha_state[0] != '\0' ?
+		    json_string(st.ha_state) : json_null());
+		json_object_set_new(e, "partner_state", st.ha &&
+		    st.remote_state[0] != '\0' ? json_string(st.remote_state) :
+		    json_null());
+		json_object_set_new(e, "last_error", st.last_error[0] != '\0' ?
+		    json_string(st.last_error) : json_null());
+		json_object_set_new(e, "last_apply_age_s", f->last_apply_ms != 0 ?
+		    json_integer((json_int_t)((now - f->last_apply_ms) / 1000)) :
+		    json_null());
+		json_object_set_new(e, "last_apply_error",
+		    f->last_apply_error != NULL ?
+		    json_string(f->last_apply_error) : json_null());
+		json_array_append_new(arr, e);
+	}
+	return arr;
+}
+
+json_t *
+dhcp_status_json(const struct dhcp *d)
+{
+	struct leases_stats ls;
+	long long oldest;
+	json_t *o, *inst, *more;
+
+	inst = family_status_json(&d->v4);
+	more = family_status_json(&d->v6);
+	json_array_extend(inst, more);
+	json_decref(more);
+	leases_stats(d->leases, &ls);
+	o = json_object();
+	json_object_set_new(o, "instances", inst);
+	json_object_set_new(o, "leases", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	    "pending", (json_int_t)ls.pending,
+	    "spooled", (json_int_t)ls.spooled,
+	    "sent", (json_int_t)ls.sent,
+	    "dropped", (json_int_t)ls.dropped,
+	    "rejected", (json_int_t)ls.rejected));
+	json_object_set_new(json_object_get(o, "leases"), "oldest_pending_age_s",
+	    leases_oldest_pending(d->leases, &oldest) == 0 ?
+	    json_integer(time(NULL) - oldest) : json_null());
+	return o;
+}
+
+#define DHCP_METRIC_HA		"rackd_kea_ha_state"
+#define DHCP_METRIC_UP		"rackd_kea_up"
+#define DHCP_METRIC_LEASES	"rackd_lease_events_total"
+#define DHCP_METRIC_PENDING	"rackd_lease_events_pending"
+
+static void
+family_metrics(const struct dhcp_family *f, struct metrics *m)
+{
+	struct kea_server_status st;
+	const char *v[3];
+	char info[256];
+	size_t i;
+
+	for (i = 0; i < f->ninst; i++) {
+		kea_server_status(f->inst[i].srv, &st);
+		v[0] = f->inst[i].name;
+		v[1] = f->family == 4 ? "4" : "6";
+		metrics_gauge_set(m, DHCP_METRIC_UP, v, strcmp(
+		    kea_server_service_status(&st, info, sizeof info),
+		    "running") == 0 ? 1 : 0);
+		if (!st.ha || st.ha_state[0] == '\0')
+			continue;
+		v[2] = st.ha_state;
+		metrics_gauge_set(m, DHCP_METRIC_HA, v, 1);
+	}
+}
+
+void
+dhcp_metrics(const struct dhcp *d, struct metrics *m)
+{
+	struct leases_stats ls;
+	const char *v[1];
+
+	metrics_define(m, DHCP_METRIC_UP, METRICS_GAUGE,
+	    "Kea instance running (1) or not (0)", "instance,family", NULL, 0);
+	metrics_define(m, DHCP_METRIC_HA, METRICS_GAUGE,
+	    "Kea HA state of an instance (1 for its current state)",
+	    "instance,family,state", NULL, 0);
+	metrics_define(m, DHCP_METRIC_LEASES, METRICS_COUNTER,
+	    "Lease events by fate: spooled, sent (acknowledged), dropped, "
+	    "rejected", "result", NULL, 0);
+	metrics_define(m, DHCP_METRIC_PENDING, METRICS_GAUGE,
+	    "Lease events spooled, not yet acknowledged by a region", NULL,
+	    NULL, 0);
+	/* Instances come and go, and a state is a label: rebuilt each time. */
+	metrics_reset(m, DHCP_METRIC_UP);
+	metrics_reset(m, DHCP_METRIC_HA);
+	family_metrics(&d->v4, m);
+	family_metrics(&d->v6, m);
+	leases_stats(d->leases, &ls);
+	v[0] = "spooled";
+	metrics_counter_set(m, DHCP_METRIC_LEASES, v, (double)ls.spooled);
+	v[0] = "sent";
+	metrics_counter_set(m, DHCP_METRIC_LEASES, v, (double)ls.sent);
+	v[0] = "dropped";
+	metrics_counter_set(m, DHCP_METRIC_LEASES, v, (double)ls.dropped);
+	v[0] = "rejected";
+	metrics_counter_set(m, DHCP_METRIC_LEASES, v, (double)ls.rejected);
+	metrics_gauge_set(m, DHCP_METRIC_PENDING, NULL, (double)ls.pending);
 }

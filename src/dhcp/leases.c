@@ -453,3 +453,15 @@ leases_free(struct leases *l)
 	free(l->uuid);
 	free(l);
 }
+
+int
+leases_oldest_pending(const struct leases *l, long long *timestamp)
+{
+	struct lease_event ev;
+
+	if (l == NULL || l->spool == NULL ||
+	    lease_spool_peek(l->spool, &ev, NULL, 1) != 1)
+		return -1;
+	*timestamp = ev.timestamp;
+	return 0;
+}

@@ -204,6 +204,7 @@ proc_done(const struct proc_result *r, void *arg)
 		    o.fail == IPMI_FAIL_NONE ? "" : ": ",
 		    o.fail == IPMI_FAIL_NONE ? "" : o.raw);
 		bmc_note(b, &o);
+		bmc_observe_run(b, c->op, &o, r->elapsed_ms);
 	}
 	cmd_finish(c, &o);
 	ipmi_outcome_clear(&o);

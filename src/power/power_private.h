@@ -72,8 +72,15 @@ struct bmc {
 	enum ipmi_fail		 last_fail;
 	char			*last_error;	/* message of the last failure */
 	uint64_t		 last_fail_ms, last_ok_ms;
+	/* For `rackd status` (power_status.c). */
+	unsigned long		 runs, run_failures;
+	enum power_state	 last_state;
 };
 TAILQ_HEAD(bmc_list, bmc);
+
+/* power_status.c: one finished ipmitool run, for status and metrics. */
+void	bmc_observe_run(struct bmc *, enum ipmi_op, const struct ipmi_outcome *,
+	    uint64_t elapsed_ms);
 
 /* Find or create the entry for a BMC. */
 struct bmc *bmc_get(struct power *, const char *address, int port);
@@ -195,6 +202,7 @@ struct power {
 	/* monitor.c */
 	struct power_monitor	*monitor;
 	struct power_stats	 stats;
+	struct metrics		*metrics;	/* borrowed; NULL = none */
 };
 
 #endif

@@ -41,6 +41,7 @@
 #include "http.h"
 #include "ifsnap.h"
 #include "log.h"
+#include "metrics.h"
 #include "rackd.h"
 #include "refresh.h"
 #include "region.h"
@@ -107,6 +108,10 @@ struct refresh {
 	char			*failure;	/* last cause logged, NULL if fine */
 	unsigned		 nfailures;	/* failed runs in a row */
 	uint64_t		 failing_since_ms;
+	/* For `rackd status` and metrics (refresh_status_json). */
+	uint64_t		 last_ok_ms, last_fail_ms;
+	size_t			 last_nifs;
+	unsigned long		 runs_ok, runs_failed;
 };
 
 static void	refresh_schedule(struct refresh *);
@@ -252,6 +257,8 @@ run_failed(struct refresh *r, const char *fmt, ...)
 	va_end(ap);
 	if (r->nfailures++ == 0)
 		r->failing_since_ms = rackd_now_ms();
+	r->last_fail_ms = rackd_now_ms();
+	r->runs_failed++;
 	if (r->failure == NULL || strcmp(r->failure, cause) != 0) {
 		log_warnx("refresh: %s: failed: %s; the whole refresh is "
 		    "retried every %g s until the region accepts it",
@@ -289,6 +296,9 @@ run_succeeded(struct refresh *r)
 	}
 	r->nfailures = 0;
 	r->retry_at_ms = 0;
+	r->last_ok_ms = now;
+	r->last_nifs = run->nifs;
+	r->runs_ok++;
 	log_info("refresh: %s: %zu interface%s, %zu address%s reported to %s "
 	    "in %llu ms (%d POSTs, %ld)", run->why, run->nifs,
 	    run->nifs == 1 ? "" : "s", run->naddrs,
@@ -748,4 +758,49 @@ refresh_free(struct refresh *r)
 		free(r->urls[i]);
 	free(r->urls);
 	free(r);
+}
+
+/* --- the operator's view ---------------------------------------------- */
+
+json_t *
+refresh_status_json(const struct refresh *r)
+{
+	uint64_t now = rackd_now_ms();
+	json_t *o;
+
+	o = json_pack("{s:b, s:b, s:I, s:I}",
+	    "registered", r->registered != 0,
+	    "running", r->run != NULL,
+	    "ok", (json_int_t)r->runs_ok,
+	    "failed", (json_int_t)r->runs_failed);
+	json_object_set_new(o, "last_ok_age_s", r->last_ok_ms != 0 ?
+	    json_integer((json_int_t)((now - r->last_ok_ms) / 1000)) :
+	    json_null());
+	json_object_set_new(o, "interfaces", r->last_ok_ms != 0 ?
+	    json_integer((json_int_t)r->last_nifs) : json_null());
+	json_object_set_new(o, "last_error", r->failure != NULL ?
+	    json_string(r->failure) : json_null());
+	json_object_set_new(o, "failing_for_s", r->failure != NULL ?
+	    json_integer((json_int_t)((now - r->failing_since_ms) / 1000)) :
+	    json_null());
+	return o;
+}
+
+void
+refresh_metrics(const struct refresh *r, struct metrics *m)
+{
+	const char *v[1];
+
+	metrics_define(m, "rackd_refresh_total", METRICS_COUNTER,
+	    "Refreshes (interfaces reported to the region), by result",
+	    "result", NULL, 0);
+	metrics_define(m, "rackd_refresh_interfaces", METRICS_GAUGE,
+	    "Interfaces reported by the last successful refresh", NULL, NULL, 0);
+	v[0] = "ok";
+	metrics_counter_set(m, "rackd_refresh_total", v, (double)r->runs_ok);
+	v[0] = "failed";
+	metrics_counter_set(m, "rackd_refresh_total", v,
+	    (double)r->runs_failed);
+	metrics_gauge_set(m, "rackd_refresh_interfaces", NULL,
+	    (double)r->last_nifs);
 }

@@ -91,6 +91,9 @@ conn_problem(struct region_conn *c, int prio, const char *msg)
 	fields[0] = f1;
 	fields[1] = f2;
 	fields[2] = NULL;
+	free(c->last_error);
+	c->last_error = xstrdup(msg);
+	c->last_error_ms = rackd_now_ms();
 	if (c->last_problem != NULL && strcmp(c->last_problem, msg) == 0) {
 		log_fields(LOG_DEBUG, fields, "region %s (%s): %s", c->name,
 		    c->peer, msg);
@@ -351,6 +354,7 @@ region_conn_free(struct region_conn *c)
 	free(c->name);
 	free(c->region_host);
 	free(c->last_problem);
+	free(c->last_error);
 	free(c);
 }
 

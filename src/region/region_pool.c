@@ -164,6 +164,7 @@ region_call_complete(struct region_call *call, enum region_call_status st,
 	r.error_description = edesc;
 	r.loop = loop;
 	r.elapsed_ms = rackd_now_ms() - call->started_ms;
+	region_pool_observe_call(call->pool, call->command, &r);
 	if (call->timer != NULL)
 		event_del(call->timer);
 	if (call->cb != NULL)
@@ -652,6 +653,7 @@ pool_discovered(const struct disc_doc *doc, const char *maas_url,
 
 	if (pool->shutting_down)
 		return;
+	region_pool_observe_discovery(pool, doc != NULL, from_saved);
 	if (doc != NULL) {
 		if (maas_url != NULL && (pool->maas_url == NULL ||
 		    strcmp(pool->maas_url, maas_url) != 0)) {

@@ -85,6 +85,9 @@ struct region_conn {
 	struct region_call_list	 inflight;
 	struct region_request_list requests;	/* open incoming requests */
 	int			 removed;	/* no longer advertised */
+	/* For `rackd status`: the last problem, kept after it cleared. */
+	char			*last_error;
+	uint64_t		 last_error_ms;
 };
 
 TAILQ_HEAD(region_conn_list, region_conn);
@@ -130,7 +133,16 @@ struct region_pool {
 	region_stats_cb		 stats_cb;
 	void			*cb_arg;
 	struct region_stats	 last_stats;
+	struct metrics		*metrics;	/* borrowed; NULL = none */
 };
+
+/* region_status.c: count a completed call in pool->metrics. */
+void	region_pool_observe_call(struct region_pool *, const char *command,
+	    const struct region_call_result *);
+
+/* region_status.c: count one discovery round's outcome. */
+void	region_pool_observe_discovery(struct region_pool *, int got_doc,
+	    int from_saved);
 
 /* region_conn.c */
 struct region_conn *region_conn_new(struct region_pool *,
