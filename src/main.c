@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "boot_backend.h"
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
@@ -34,6 +35,7 @@
 #include "proc.h"
 #include "refresh.h"
 #include "region.h"
+#include "region_report.h"
 #include "rpc.h"
 #include "secret.h"
 #include "tftp.h"
@@ -56,12 +58,18 @@ struct rackd {
 	struct bootres_store	*images;
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
+	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
+	struct region_reports	*boot_reports;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
 };
 
 static void	rackd_start_regions(struct rackd *);
+
+/* Boot events waiting for a region: a storm of 100 clients makes ~10
+ * each; beyond this the oldest go. */
+#define BOOT_REPORT_MAX		5000
 
 /* A hand-copied tree is noticed within this (bootres.h). */
 #define RACKD_IMAGES_MAX_AGE_MS	10000
@@ -407,6 +415,9 @@ rackd_start_regions(struct rackd *r)
 	r->pool = region_pool_new(r->base, r->http, r->cfg, &r->secret,
 	    rackd_command, rackd_status, r);
 	rpc_set_pool(r->rpc, r->pool);
+	region_reports_set_pool(r->boot_reports, r->pool);
+	if (r->boot != NULL)
+		boot_backend_set_pool(r->boot, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
 	rpc_set_power(r->rpc, r->power);
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
@@ -444,6 +455,7 @@ static void
 rackd_start_tftp(struct rackd *r)
 {
 	struct tftp_params p;
+	struct boot_backend_params bp = { 0, false };
 	char *cause = NULL;
 
 	if (r->cfg->tftp_port == 0) {
@@ -458,7 +470,10 @@ rackd_start_tftp(struct rackd *r)
 	memset(&p, 0, sizeof p);
 	p.port = r->cfg->tftp_port;
 	p.max_transfers = r->cfg->tftp.max_transfers;
-	r->tftp = tftp_new(r->base, tftp_fs_source(r->tftp_fs), &p);
+	bp.debug = r->cfg->debug;
+	r->boot = boot_backend_new(r->base, tftp_fs_source(r->tftp_fs),
+	    r->images, r->boot_reports, &bp);
+	r->tftp = tftp_new(r->base, boot_backend_tftp_source(r->boot), &p);
 	if (tftp_start(r->tftp, &cause) == -1) {
 		log_warnx("tftp: not serving: %s", cause);
 		free(cause);
@@ -516,6 +531,8 @@ cmd_run(const char *path, int debug)
 	rackd_start_images(&r);
 	/* One runner for every child rackd starts (power.c sizes it). */
 	r.runner = proc_runner_new(r.base, 40);
+	/* Boot events and MarkNodeFailed wait here for a region. */
+	r.boot_reports = region_reports_new(r.base, "boot", BOOT_REPORT_MAX);
 	rackd_start_tftp(&r);
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
 
@@ -544,9 +561,14 @@ cmd_run(const char *path, int debug)
 	refresh_shutdown(r.refresh);	/* its last RPC callback comes below */
 	/* TFTP first closes its readers, then the pool joins its threads. */
 	tftp_free(r.tftp);
+	/* Flights still waiting for the region are freed by the pool's
+	 * CANCELLED callbacks below. */
+	boot_backend_free(r.boot);
 	tftp_fs_free(r.tftp_fs);
+	region_reports_shutdown(r.boot_reports);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
+	region_reports_free(r.boot_reports);
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
 	power_free(r.power);
