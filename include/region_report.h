@@ -44,6 +44,8 @@ struct region_reports *region_reports_new(struct event_base *,
 	    const char *who, int queue_max);
 /* The pool to send through (borrowed; NULL: hold everything).  Kicks. */
 void	region_reports_set_pool(struct region_reports *, struct region_pool *);
+/* A region came up: send now, without waiting for the retry timer. */
+void	region_reports_region_up(struct region_reports *);
 void	region_reports_set_max(struct region_reports *, int queue_max);
 /* Stop sending (pending callbacks are ignored); free after the pool's
  * last callback (region_pool_free) has run. */

@@ -240,6 +240,13 @@ region_reports_set_pool(struct region_reports *q, struct region_pool *pool)
 }
 
 void
+region_reports_region_up(struct region_reports *q)
+{
+	evtimer_del(q->timer);
+	kick(q);
+}
+
+void
 region_reports_set_max(struct region_reports *q, int queue_max)
 {
 	q->max = queue_max > 0 ? queue_max : 1;
