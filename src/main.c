@@ -332,6 +332,8 @@ rackd_reload(struct rackd *r)
 	if (config_log_changes(r->cfg, ncfg) == 0)
 		log_info("reload: configuration unchanged");
 	log_set_debug(ncfg->debug || r->force_debug);
+	if (r->boot != NULL)
+		boot_backend_set_debug(r->boot, ncfg->debug);
 	if (r->pool != NULL)
 		region_pool_reconfigure(r->pool, ncfg, &nsec);
 	rpc_reconfigure(r->rpc, ncfg);
