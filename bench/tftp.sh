@@ -30,7 +30,7 @@ R=$T/root
 mkdir -p "$R/pxelinux.cfg" "$T/out" "$T/data" "$T/run"
 head -c $((100 * 1024 * 1024)) /dev/urandom > "$R/big"
 head -c 61440 /dev/urandom > "$R/lpxelinux.0"
-head -c 700 /dev/urandom > "$R/pxelinux.cfg/default"
+head -c 700 /dev/urandom > "$R/pxelinux.cfg/local.cfg"
 echo 0123456789abcdef0123456789abcdef > "$T/secret"; chmod 600 "$T/secret"
 
 P_RACKD=$(port); P_HPA=$(port)
@@ -60,7 +60,7 @@ storm() {
 	local p=$1 i pids=()
 	for i in $(seq 1 100); do
 		( busybox tftp -g -b 1468 -r lpxelinux.0 -l "$T/out/s$i.0" 127.0.0.1 "$p" &&
-		  busybox tftp -g -b 1468 -r pxelinux.cfg/default -l "$T/out/s$i.cfg" 127.0.0.1 "$p" ) &
+		  busybox tftp -g -b 1468 -r pxelinux.cfg/local.cfg -l "$T/out/s$i.cfg" 127.0.0.1 "$p" ) &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i"; done
@@ -68,7 +68,7 @@ storm() {
 	# also about which server loses clients under a storm.
 	STORM_FAILS=0
 	for i in $(seq 1 100); do
-		cmp -s "$R/lpxelinux.0" "$T/out/s$i.0" && cmp -s "$R/pxelinux.cfg/default" "$T/out/s$i.cfg" ||
+		cmp -s "$R/lpxelinux.0" "$T/out/s$i.0" && cmp -s "$R/pxelinux.cfg/local.cfg" "$T/out/s$i.cfg" ||
 			STORM_FAILS=$((STORM_FAILS + 1))
 	done
 }

@@ -173,4 +173,12 @@ int	dhcp_validate_errors(const struct kea_plan *, json_t **errors);
 int	dhcp_validate_errors_encode(const json_t *errors, struct amp_box *out,
 	    char **cause);
 
+/*
+ * Add MAAS's bootloader classes (spec maas-rack-boot.md §3.4) to a built
+ * Dhcp4 object: global per-method classes, and per subnet with a
+ * next-server the required classes that carry the rack's URLs
+ * (kea_boot_classes.c).
+ */
+void	kea_boot_classes_add(json_t *dhcp4);
+
 #endif

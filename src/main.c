@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "boot_backend.h"
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
@@ -39,6 +40,7 @@
 #include "proc.h"
 #include "refresh.h"
 #include "region.h"
+#include "region_report.h"
 #include "rpc.h"
 #include "secret.h"
 #include "status.h"
@@ -66,6 +68,8 @@ struct rackd {
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
 	struct boot_events	*events;	/* NODE_HTTP_REQUEST, ... */
+	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
+	struct region_reports	*boot_reports;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -85,6 +89,9 @@ rackd_status_sources(struct rackd *r)
 	if (r->status != NULL)
 		status_server_set_sources(r->status, &src);
 }
+/* Boot events waiting for a region: a storm of 100 clients makes ~10
+ * each; beyond this the oldest go. */
+#define BOOT_REPORT_MAX		5000
 
 /* A hand-copied tree is noticed within this (bootres.h). */
 #define RACKD_IMAGES_MAX_AGE_MS	10000
@@ -376,6 +383,8 @@ rackd_reload(struct rackd *r)
 	if (config_log_changes(r->cfg, ncfg) == 0)
 		log_info("reload: configuration unchanged");
 	log_set_debug(ncfg->debug || r->force_debug);
+	if (r->boot != NULL)
+		boot_backend_set_debug(r->boot, ncfg->debug);
 	if (r->pool != NULL)
 		region_pool_reconfigure(r->pool, ncfg, &nsec);
 	rpc_reconfigure(r->rpc, ncfg);
@@ -469,6 +478,9 @@ rackd_start_regions(struct rackd *r)
 	if (r->httpd != NULL)
 		httpd_set_pool(r->httpd, r->pool);
 	boot_events_set_pool(r->events, r->pool);
+	region_reports_set_pool(r->boot_reports, r->pool);
+	if (r->boot != NULL)
+		boot_backend_set_pool(r->boot, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
 	rpc_set_power(r->rpc, r->power);
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
@@ -509,6 +521,7 @@ static void
 rackd_start_tftp(struct rackd *r)
 {
 	struct tftp_params p;
+	struct boot_backend_params bp = { 0, false };
 	char *cause = NULL;
 
 	if (r->cfg->tftp_port == 0) {
@@ -523,7 +536,10 @@ rackd_start_tftp(struct rackd *r)
 	memset(&p, 0, sizeof p);
 	p.port = r->cfg->tftp_port;
 	p.max_transfers = r->cfg->tftp.max_transfers;
-	r->tftp = tftp_new(r->base, tftp_fs_source(r->tftp_fs), &p);
+	bp.debug = r->cfg->debug;
+	r->boot = boot_backend_new(r->base, tftp_fs_source(r->tftp_fs),
+	    r->images, r->boot_reports, &bp);
+	r->tftp = tftp_new(r->base, boot_backend_tftp_source(r->boot), &p);
 	if (tftp_start(r->tftp, &cause) == -1) {
 		log_warnx("tftp: not serving: %s", cause);
 		free(cause);
@@ -629,6 +645,8 @@ cmd_run(const char *path, int debug)
 	rackd_start_images(&r);
 	/* One runner for every child rackd starts (power.c sizes it). */
 	r.runner = proc_runner_new(r.base, 40);
+	/* Boot events and MarkNodeFailed wait here for a region. */
+	r.boot_reports = region_reports_new(r.base, "boot", BOOT_REPORT_MAX);
 	rackd_start_tftp(&r);
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
 	r.events = boot_events_new();
@@ -682,11 +700,16 @@ cmd_run(const char *path, int debug)
 	refresh_shutdown(r.refresh);	/* its last RPC callback comes below */
 	/* TFTP first closes its readers, then the pool joins its threads. */
 	tftp_free(r.tftp);
+	/* Flights still waiting for the region are freed by the pool's
+	 * CANCELLED callbacks below. */
+	boot_backend_free(r.boot);
 	tftp_fs_free(r.tftp_fs);
 	httpd_free(r.httpd);		/* before the pool it asks for regions */
+	region_reports_shutdown(r.boot_reports);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	boot_events_free(r.events);	/* after the pool's last callbacks */
+	region_reports_free(r.boot_reports);
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
 	power_free(r.power);

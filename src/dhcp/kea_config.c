@@ -1102,6 +1102,8 @@ build_instance(struct build *b, const struct binst *in,
 		json_array_append_new(sns, snj);
 	}
 	json_object_set_new(d, "shared-networks", sns);
+	if (b->family == 4)
+		kea_boot_classes_add(d);
 
 	/* config-set replaces logging too; say it every time (D.6). */
 	json_object_set_new(d, "loggers", json_pack(

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "proc.h"
 #include "region.h"
+#include "region_report.h"
 #include "xmalloc.h"
 #include "power_private.h"
 
@@ -424,7 +425,9 @@ power_new(struct event_base *base, struct proc_runner *runner,
 	TAILQ_INIT(&pw->actions);
 	TAILQ_INIT(&pw->queries);
 	pw->kick_ev = event_new(base, -1, 0, bmc_kick_cb, pw);
-	report_init(pw);
+	pw->reports = region_reports_new(base, "power",
+	    pw->set.report_queue_max);
+	region_reports_set_pool(pw->reports, pool);
 	pw->monitor = monitor_new(pw);
 	proc_runner_set_max(runner, pw->set.max_concurrency + 8);
 	return pw;
@@ -445,6 +448,7 @@ power_reconfigure(struct power *pw, const struct rackd_config *cfg)
 	int old = pw->set.monitor_interval_ms;
 
 	settings_copy(&pw->set, cfg);
+	region_reports_set_max(pw->reports, pw->set.report_queue_max);
 	proc_runner_set_max(pw->runner, pw->set.max_concurrency + 8);
 	if (old != pw->set.monitor_interval_ms)
 		monitor_reschedule(pw->monitor);
@@ -454,8 +458,7 @@ power_reconfigure(struct power *pw, const struct rackd_config *cfg)
 void
 power_region_up(struct power *pw)
 {
-	evtimer_del(pw->report_timer);
-	report_kick(pw);
+	region_reports_region_up(pw->reports);
 	monitor_kick(pw->monitor);
 }
 
@@ -473,9 +476,10 @@ power_shutdown(struct power *pw)
 	    st.actions_failed, st.queries, st.commands_run,
 	    st.commands_failed, st.bmcs, st.reports_sent, st.reports_dropped);
 	pw->shutting_down = true;
-	if (pw->nreports > 0)
+	region_reports_shutdown(pw->reports);
+	if (st.reports_queued > 0)
 		log_notice("power: stopping with %d report(s) undelivered",
-		    pw->nreports);
+		    st.reports_queued);
 	action_cancel_all(pw);
 }
 
@@ -486,7 +490,7 @@ power_free(struct power *pw)
 		return;
 	power_shutdown(pw);
 	monitor_free(pw->monitor);
-	report_free_all(pw);
+	region_reports_free(pw->reports);
 	bmc_table_free(pw);
 	event_free(pw->kick_ev);
 	free(pw->set.ipmitool);
@@ -497,6 +501,7 @@ void
 power_get_stats(const struct power *pw, struct power_stats *st)
 {
 	const struct bmc *b;
+	struct region_report_stats rs;
 
 	*st = pw->stats;
 	st->running = pw->running;
@@ -510,5 +515,8 @@ power_get_stats(const struct power *pw, struct power_stats *st)
 			st->quarantined++;
 	}
 	st->bmcs = pw->nbmcs;
-	st->reports_queued = pw->nreports;
+	region_reports_stats(pw->reports, &rs);
+	st->reports_sent = rs.sent;
+	st->reports_dropped = rs.dropped;
+	st->reports_queued = rs.queued;
 }

@@ -155,18 +155,13 @@ struct power_action *action_find(struct power *, const char *system_id);
 void	action_cancel_all(struct power *);
 
 /* --- reports to the region (report.c) ------------------------------------ */
-struct power_report;
-TAILQ_HEAD(power_report_list, power_report);
-
-/* Queue, in order: RegisterEventType is sent once per type first. */
+/* Queue, in order (region_report.h): RegisterEventType is sent once per
+ * type first. */
 void	report_event(struct power *, const char *system_id,
 	    const char *type_name, const char *description);
 void	report_state(struct power *, const char *system_id, const char *state);
 void	report_failed(struct power *, const char *system_id,
 	    const char *description);
-void	report_init(struct power *);
-void	report_kick(struct power *);
-void	report_free_all(struct power *);
 
 /* --- monitor (monitor.c) ------------------------------------------------- */
 struct power_monitor;
@@ -194,11 +189,7 @@ struct power {
 	struct power_action_list actions;	/* changes in flight */
 	struct power_action_list queries;	/* queries in flight */
 	/* report.c */
-	struct power_report_list reports;
-	int			 nreports;
-	int			 reports_inflight;
-	bool			 registered_types[16];
-	struct event		*report_timer;
+	struct region_reports	*reports;
 	/* monitor.c */
 	struct power_monitor	*monitor;
 	struct power_stats	 stats;

@@ -106,6 +106,9 @@ The rack refresh (maas-rack-refresh.md; contract FAKE_REGION_REFRESH_API.md):
   With "push": true the arguments are also stored in DIR/dhcp.json (by
   hostname: re-sent when the rack registers again, like POST /dhcp) and
   sent to one connection of each rack; "ok" is false if a push failed.
+  POST /boot-config {mac | "default": GetBootConfig answer fields, "_delay": s}:
+  what GetBootConfig answers (fs_host/log_host default to local_ip); a MAC
+  (or no MAC and no "default") not in it: BootConfigNoResponse.
   POST /user-token: credentials of a non-node token (extension).
   GET /status also shows layer2 and region_time.
 """
@@ -500,12 +503,32 @@ class RequestRackRefresh(amp.Command):
     errors = {}
 
 
+class BootConfigNoResponse(Exception):
+    pass
+
+
+class GetBootConfig(amp.Command):
+    """MAAS 3.4 region.py GetBootConfig (spec maas-rack-boot.md §2.3)."""
+    arguments = [(b"system_id", U()), (b"local_ip", U()), (b"remote_ip", U()),
+                 (b"arch", U(True)), (b"subarch", U(True)), (b"mac", U(True)),
+                 (b"hardware_uuid", U(True)), (b"bios_boot_method", U(True))]
+    response = [(b"arch", U()), (b"subarch", U()), (b"osystem", U()),
+                (b"release", U()), (b"kernel", U(True)), (b"initrd", U(True)),
+                (b"boot_dtb", U(True)), (b"purpose", U()), (b"hostname", U()),
+                (b"domain", U()), (b"preseed_url", U()), (b"fs_host", U()),
+                (b"log_host", U()), (b"log_port", I(True)), (b"extra_opts", U()),
+                (b"system_id", U(True)), (b"http_boot", B(True)),
+                (b"ephemeral_opts", U(True))]
+    errors = errs(BootConfigNoResponse)
+
+
 REGION_COMMANDS = {c.__name__: c for c in [
     Authenticate, Identify, Ping, RegisterRackController, UpdateServices,
     UpdateLeases, UpdateLease, UpdateNodePowerState, RegisterEventType,
     SendEvent, SendEventMACAddress, SendEventIPAddress, MarkNodeFailed,
     ListNodePowerParameters, ReportForeignDHCPServer, UpdateControllerState,
-    GetControllerType, GetTimeConfiguration, RequestRackRefresh]}
+    GetControllerType, GetTimeConfiguration, RequestRackRefresh,
+    GetBootConfig]}
 
 
 # --- region -> rack (src/provisioningserver/rpc/cluster.py) ----------------------
@@ -1069,6 +1092,32 @@ class Region(amp.AMP):
         if system_id not in known_racks().values():
             raise NoSuchNode("Node %r not found." % system_id)
         return {"is_region": False, "is_rack": True}
+
+    @GetBootConfig.responder
+    def get_boot_config(self, system_id, local_ip, remote_ip, arch=None,
+                        subarch=None, mac=None, hardware_uuid=None,
+                        bios_boot_method=None):
+        # POST /boot-config {mac|"default": answer}: the answer for a MAC,
+        # else "default" when no MAC was sent; none: BootConfigNoResponse
+        # (get_config: a mac given, no machine, no arch).  "_delay" (s)
+        # holds the answer back, as a busy region does.
+        if system_id not in known_racks().values():
+            raise LookupError("RackController matching query does not exist "
+                              "(%r)." % system_id)
+        with DBLock("boot-config"):
+            table = load_json("boot-config.json", {})
+        ans = table.get(mac) if mac else table.get("default")
+        if ans is None:
+            raise BootConfigNoResponse()
+        ans = dict(ans)
+        delay = float(ans.pop("_delay", 0))
+        for k in ("fs_host", "log_host"):
+            ans.setdefault(k, local_ip)
+        if delay <= 0:
+            return ans
+        d = defer.Deferred()
+        reactor.callLater(delay, d.callback, ans)
+        return d
 
     @GetTimeConfiguration.responder
     def get_time_configuration(self, system_id):
@@ -1761,6 +1810,13 @@ class Control(resource.Resource):
             return to_json(request, {"ok": True, "layer2": LAYER2[0]})
         if p == "/user-token":
             return to_json(request, dict(user_credentials(), ok=True))
+        if p == "/boot-config":
+            if not all(isinstance(v, dict) for v in body.values()):
+                return to_json(request, {"ok": False, "error": "boot-config: "
+                                         "{mac or 'default': answer object}"}, 400)
+            with DBLock("boot-config"):
+                save_json("boot-config.json", body)
+            return to_json(request, {"ok": True, "count": len(body)})
         if p == "/dhcp-config":
             self.dhcp_config(request, body)
             return server.NOT_DONE_YET
