@@ -55,6 +55,14 @@ int	ipmi_params_from_json(const json_t *context, struct ipmi_params *p,
 	    char **cause);
 /* Wipe the secrets and free everything; p is zeroed. */
 void	ipmi_params_clear(struct ipmi_params *p);
+/*
+ * True when a and b would open the same IPMI session, so one status run
+ * answers for both: address, port, user, password, K_g, interface,
+ * cipher, privilege and OEM type.  The node-side keys (boot type, off
+ * mode, MAC) do not matter to a query.
+ */
+bool	ipmi_params_same_session(const struct ipmi_params *a,
+	    const struct ipmi_params *b);
 
 /*
  * Look mac up in the text of /proc/net/arp (IP address, HW type, Flags,

@@ -199,14 +199,15 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct power_action *a = arg;
 
-	if (a->cmd != NULL && a->cmd->proc != NULL) {
+	if (bmc_cmd_running(a->cmd)) {
 		/* The BMC did not answer in time: that is a failure of the
-		 * BMC, counted towards its quarantine. */
+		 * BMC, counted towards its quarantine (once per run, however
+		 * many queries share it). */
 		struct ipmi_outcome o = { .fail = IPMI_FAIL_TIMEOUT,
 		    .message = (char *)"Could not contact node's BMC: no "
 		    "answer before the deadline" };
 
-		bmc_note(a->bmc, &o);
+		bmc_cmd_note_timeout(a->cmd, &o);
 	}
 	if (a->change == CHANGE_QUERY) {
 		query_finish(a, IPMI_FAIL_TIMEOUT, POWER_UNKNOWN,
@@ -227,7 +228,10 @@ static void
 run(struct power_action *a, int phase, enum ipmi_op op)
 {
 	a->phase = phase;
-	a->cmd = bmc_submit(a->bmc, op, &a->params, cmd_done, a);
+	/* Queries share a run with other queries of the same BMC; a change
+	 * (even its status checks) always has runs of its own. */
+	a->cmd = bmc_submit(a->bmc, op, &a->params,
+	    a->change == CHANGE_QUERY && op == IPMI_OP_STATUS, cmd_done, a);
 }
 
 static enum ipmi_op

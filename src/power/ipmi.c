@@ -429,6 +429,25 @@ ipmi_params_clear(struct ipmi_params *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+ipmi_params_same_session(const struct ipmi_params *a,
+    const struct ipmi_params *b)
+{
+	return same_str(a->address, b->address) && a->port == b->port &&
+	    same_str(a->user, b->user) && same_str(a->pass, b->pass) &&
+	    same_str(a->k_g, b->k_g) && a->iface == b->iface &&
+	    a->cipher == b->cipher && same_str(a->privilege, b->privilege) &&
+	    same_str(a->oem, b->oem);
+}
+
 /* --- ARP --------------------------------------------------------------- */
 
 /* mac as 12 lower-case hex digits, or -1 if it is not a MAC. */

@@ -102,6 +102,54 @@ slurp(const char *path)
 
 /* --- parameters -------------------------------------------------------- */
 
+/* Queries share a run only when they would open the same session. */
+static void
+test_same_session(void **state)
+{
+	static const char *base = "{\"power_address\": \"10.0.0.1\", "
+	    "\"power_user\": \"admin\", \"power_pass\": \"pw\", \"k_g\": "
+	    "\"0x4b47\", \"cipher_suite_id\": \"3\"";
+	static const struct {
+		const char	*extra;
+		bool		 same;
+	} cases[] = {
+		{ "", true },
+		/* node-side keys do not change the session */
+		{ ", \"power_boot_type\": \"efi\"", true },
+		{ ", \"power_off_mode\": \"soft\"", true },
+		{ ", \"mac_address\": \"00:11:22:33:44:55\"", true },
+		{ ", \"system_id\": \"other\"", true },
+		/* session keys do (later keys override the base's) */
+		{ ", \"power_pass\": \"other\"", false },
+		{ ", \"power_user\": \"root\"", false },
+		{ ", \"k_g\": \"0x4b48\"", false },
+		{ ", \"k_g\": null", false },
+		{ ", \"power_address\": \"10.0.0.1:624\"", false },
+		{ ", \"power_driver\": \"LAN\"", false },
+		{ ", \"cipher_suite_id\": \"17\"", false },
+		{ ", \"privilege_level\": \"ADMIN\"", false },
+		{ ", \"workaround_flags\": [\"intel20\"]", false },
+	};
+	struct ipmi_params a, b;
+	char *cause, *js;
+	size_t i;
+
+	xasprintf(&js, "%s}", base);
+	assert_int_equal(params(js, &a, &cause), 0);
+	free(js);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xasprintf(&js, "%s%s}", base, cases[i].extra);
+		assert_int_equal(params(js, &b, &cause), 0);
+		if (ipmi_params_same_session(&a, &b) != cases[i].same)
+			fail_msg("case '%s': same_session should be %d",
+			    cases[i].extra, cases[i].same);
+		assert_true(ipmi_params_same_session(&b, &a) == cases[i].same);
+		ipmi_params_clear(&b);
+		free(js);
+	}
+	ipmi_params_clear(&a);
+}
+
 static void
 test_params_defaults(void **state)
 {
@@ -1045,6 +1093,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kg_env),
 		cmocka_unit_test(test_params_defaults),
+		cmocka_unit_test(test_same_session),
 		cmocka_unit_test(test_params_values),
 		cmocka_unit_test(test_params_address),
 		cmocka_unit_test(test_params_workarounds),
