@@ -237,9 +237,9 @@ cmd_start(struct bmc_run *c)
 	struct ipmi_timing t = { pw->set.retransmit_s, pw->set.retries };
 	struct proc_spec spec;
 	const struct ipmi_params *params;
+	struct proc_input kgin;
 	char **argv, *input, *kg, *cause = NULL;
-	char *envp[4];
-	size_t inlen;
+	size_t inlen, kglen = 0;
 
 	TAILQ_REMOVE(&b->pending, c, entry);
 	b->running = c;
@@ -261,15 +261,21 @@ cmd_start(struct bmc_run *c)
 	spec.timeout_ms = pw->set.command_timeout_ms;
 	spec.kill_grace_ms = 500;
 	spec.output_max = BMC_OUTPUT_MAX;
-	if ((kg = ipmi_kg_env(params)) != NULL) {
-		envp[0] = (char *)"LC_ALL=C";
-		envp[1] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-		envp[2] = kg;
-		envp[3] = NULL;
-		spec.envp = envp;
+	/* The K_g goes on stdin for -Y; with no controlling terminal,
+	 * ipmitool's getpass() reads it there, not from a terminal. */
+	spec.new_session = true;
+	if ((kg = ipmi_kg_input(params, &kglen)) != NULL) {
+		kgin.data = kg;
+		kgin.len = kglen;
+		kgin.fd = 0;
+		spec.more_inputs = &kgin;
+		spec.n_more_inputs = 1;
 	}
 	c->proc = proc_start(pw->runner, &spec, proc_done, c, &cause);
-	xfree_secret(kg);
+	if (kg != NULL) {
+		xwipe(kg, kglen);
+		free(kg);
+	}
 	xwipe(input, inlen);
 	free(input);
 	ipmi_argv_free(argv);

@@ -491,21 +491,21 @@ test_argv_shapes(void **state)
 		{ "{\"power_address\": \"10.0.0.5:6230\", \"cipher_suite_id\": "
 		    "\"17\", \"k_g\": \"" KG "\"}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -p 6230 -f /dev/fd/3 "
-		    "-L OPERATOR -C 17 -K -N 2 -R 3 -v chassis power "
+		    "-L OPERATOR -C 17 -Y -N 2 -R 3 -v chassis power "
 		    "status" },
 		{ "{\"power_address\": \"10.0.0.5:623\", \"cipher_suite_id\": "
 		    "12, \"k_g\": \"0xDEADbeef01\"}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 12 -y DEADbeef01 -N 2 -R 3 -v chassis power status" },
-		/* Not hex after 0x: ipmitool -y would refuse it; ascii. */
+		    "-C 12 -Y -N 2 -R 3 -v chassis power status" },
+		/* Not hex after 0x: an ASCII key. */
 		{ "{\"power_address\": \"10.0.0.5\", \"k_g\": \"0xZZ\"}",
 		    IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 3 -K -N 2 -R 3 -v chassis power status" },
+		    "-C 3 -Y -N 2 -R 3 -v chassis power status" },
 		{ "{\"power_address\": \"10.0.0.5\", \"k_g\": \"0x\"}",
 		    IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 3 -K -N 2 -R 3 -v chassis power status" },
+		    "-C 3 -Y -N 2 -R 3 -v chassis power status" },
 		{ "{\"power_address\": \"10.0.0.5\", \"workaround_flags\": "
 		    "[\"opensesspriv\", \"intel20\"]}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
@@ -1048,50 +1048,120 @@ test_classify_state_and_raw(void **state)
 	free(big);
 }
 
-/* An ASCII k_g travels in the environment (-K), never on argv. */
+/* A K_g, hex or ASCII, travels on stdin for -Y: never on argv. */
 static void
-test_kg_env(void **st)
+test_kg_input(void **st)
 {
 	static const struct {
-		const char *js, *env;
+		const char *js, *in;
+		size_t inlen;
 	} t[] = {
 		{ "{\"power_address\": \"h\", \"k_g\": \"" KG "\"}",
-		  "IPMI_KGKEY=" KG },
-		{ "{\"power_address\": \"h\", \"k_g\": \"0xabcdef\"}", NULL },
-		{ "{\"power_address\": \"h\"}", NULL },
+		  KG "\n", sizeof KG },
+		/* hex decoded to its bytes; trailing zero bytes are padding */
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x3132614200\"}",
+		  "12aB\n", 5 },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0xDEADbeef01\"}",
+		  "\xde\xad\xbe\xef\x01\n", 6 },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0xZZ\"}", "0xZZ\n", 5 },
+		/* 20 bytes exactly */
+		{ "{\"power_address\": \"h\", \"k_g\": "
+		  "\"0x4142434445464748494a4b4c4d4e4f5051525354\"}", NULL, 0 },
+		{ "{\"power_address\": \"h\"}", NULL, 0 },
+		/* lan (IPMI 1.5) has no K_g */
 		{ "{\"power_address\": \"h\", \"power_driver\": \"LAN\", "
-		  "\"k_g\": \"" KG "\"}", NULL },
+		  "\"k_g\": \"" KG "\"}", NULL, 0 },
+	};
+	static const struct {
+		const char *js, *cause;
+	} bad[] = {
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x123\"}", "odd" },
+		{ "{\"power_address\": \"h\", \"k_g\": "
+		  "\"0x0102030405060708090a0b0c0d0e0f101112131415\"}", "20" },
+		{ "{\"power_address\": \"h\", \"k_g\": "
+		  "\"abcdefghijklmnopqrstu\"}", "20" },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x410a42\"}",
+		  "line break" },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x41004200\"}",
+		  "zero byte" },
 	};
 	struct ipmi_params p;
 	json_error_t je;
 	json_t *j;
-	char **argv, *env, *cause = NULL;
-	size_t i, k;
+	char **argv, *in, *cause = NULL;
+	size_t i, k, len;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		j = json_loads(t[i].js, 0, &je);
 		assert_non_null(j);
-		assert_int_equal(ipmi_params_from_json(j, &p, &cause), 0);
-		env = ipmi_kg_env(&p);
-		if (t[i].env == NULL)
-			assert_null(env);
-		else
-			assert_string_equal(env, t[i].env);
+		if (ipmi_params_from_json(j, &p, &cause) != 0)
+			fail_msg("%s: %s", t[i].js, cause);
+		in = ipmi_kg_input(&p, &len);
+		if (i == 4) {
+			assert_non_null(in);
+			assert_int_equal(len, 21);
+			assert_int_equal(in[0], 'A');
+			assert_int_equal(in[19], 'T');
+		} else if (t[i].in == NULL)
+			assert_null(in);
+		else {
+			assert_int_equal(len, t[i].inlen);
+			assert_memory_equal(in, t[i].in, len);
+		}
 		argv = ipmi_argv("/usr/bin/ipmitool", &p, IPMI_OP_STATUS, 3, NULL);
-		for (k = 0; argv[k] != NULL; k++)
+		for (k = 0; argv[k] != NULL; k++) {
 			assert_null(strstr(argv[k], KG));
+			assert_null(strstr(argv[k], "DEAD"));
+			assert_null(strstr(argv[k], "3132"));
+			assert_string_not_equal(argv[k], "-y");
+			assert_string_not_equal(argv[k], "-K");
+			assert_string_not_equal(argv[k], "-k");
+		}
 		ipmi_argv_free(argv);
-		free(env);
+		free(in);
 		ipmi_params_clear(&p);
 		json_decref(j);
 	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		j = json_loads(bad[i].js, 0, &je);
+		assert_non_null(j);
+		cause = NULL;
+		assert_int_equal(ipmi_params_from_json(j, &p, &cause), -1);
+		if (strstr(cause, bad[i].cause) == NULL)
+			fail_msg("%s: cause '%s' lacks '%s'", bad[i].js, cause,
+			    bad[i].cause);
+		/* never the key itself */
+		assert_null(strstr(cause, "0x"));
+		assert_null(strstr(cause, "abcdef"));
+		free(cause);
+		json_decref(j);
+	}
+}
+
+/* -Y's "Key: " prompt (stderr, no newline) is not ipmitool's verdict. */
+static void
+test_classify_kg_prompt(void **st)
+{
+	struct ipmi_outcome o;
+
+	ipmi_classify(IPMI_OP_STATUS, 0, false, "Chassis Power is off\n",
+	    "Key: ", &o);
+	assert_int_equal(o.fail, IPMI_FAIL_NONE);
+	assert_int_equal(o.state, POWER_OFF);
+	ipmi_outcome_clear(&o);
+	ipmi_classify(IPMI_OP_STATUS, 1, false, "",
+	    "Key: Activate Session command failed\n", &o);
+	assert_int_equal(o.fail, IPMI_FAIL_AUTH);
+	assert_null(strstr(o.message, "Key:"));
+	ipmi_outcome_clear(&o);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kg_env),
+		cmocka_unit_test(test_kg_input),
+		cmocka_unit_test(test_classify_kg_prompt),
 		cmocka_unit_test(test_params_defaults),
 		cmocka_unit_test(test_same_session),
 		cmocka_unit_test(test_params_values),
