@@ -81,6 +81,7 @@ enum ipmi_op {
 	IPMI_OP_SOFT,		/* chassis power soft */
 	IPMI_OP_CYCLE,		/* chassis power cycle */
 	IPMI_OP_BOOTDEV_PXE,	/* chassis bootdev pxe [options=efiboot] */
+	IPMI_OP_BOOTPARAM_GET,	/* chassis bootparam get 5 (boot flags) */
 };
 
 const char *ipmi_op_name(enum ipmi_op);
@@ -135,6 +136,8 @@ bool	ipmi_fail_fatal(enum ipmi_fail);
 struct ipmi_outcome {
 	enum ipmi_fail	 fail;
 	enum power_state state;		/* IPMI_OP_STATUS success only */
+	bool		 boot_efi;	/* IPMI_OP_BOOTPARAM_GET success only:
+					   the BIOS boot type is EFI */
 	/* Human text in MAAS's style, with its class prefix, e.g. "Could not
 	 * authenticate to node's BMC: Incorrect password.  Check BMC
 	 * configuration and try again." or "Could not contact node's BMC:
@@ -156,5 +159,11 @@ struct ipmi_outcome {
 void	ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 	    const char *out, const char *err, struct ipmi_outcome *o);
 void	ipmi_outcome_clear(struct ipmi_outcome *);
+/*
+ * The BIOS boot type in `chassis bootparam get 5` output: the line
+ * "Boot parameter data: <hex>", whose first byte has the EFI bit (0x20)
+ * of the boot flags.  1 = EFI, 0 = legacy, -1 when there is no such line.
+ */
+int	ipmi_boot_flags_efi(const char *out);
 
 #endif

@@ -626,6 +626,8 @@ ipmi_op_name(enum ipmi_op op)
 		return "cycle";
 	case IPMI_OP_BOOTDEV_PXE:
 		return "bootdev pxe";
+	case IPMI_OP_BOOTPARAM_GET:
+		return "bootparam get 5";
 	}
 	return "unknown";
 }
@@ -774,17 +776,21 @@ ipmi_argv(const char *tool, const struct ipmi_params *p, enum ipmi_op op,
 		/*
 		 * Non-persistent by default, like MAAS's Boot_Flags_Persistent
 		 * No.  MAAS maps efi to BIOS_Boot_Type EFI and legacy to
-		 * PC-COMPATIBLE, and auto writes no boot type at all.  A plain
-		 * `bootdev pxe` writes boot flags with the EFI bit cleared, so
-		 * legacy gets exactly that.  auto gets it too: ipmitool cannot
-		 * leave the bit alone, so "auto" really means legacy for
-		 * ipmitool and UEFI machines need power_boot_type=efi (or a
-		 * read-modify-write of boot parameter 5, spec A.9 trap 2).
+		 * PC-COMPATIBLE, and auto writes no boot type at all (FreeIPMI
+		 * keeps the current one).  A plain `bootdev pxe` writes boot
+		 * flags with the EFI bit cleared, so legacy gets exactly that;
+		 * for auto, action.c reads the flags first (BOOTPARAM_GET)
+		 * and sets boot_type to what the machine has (spec A.9 trap 2).
 		 */
 		add(&a, "bootdev");
 		add(&a, "pxe");
 		if (p->boot_type == IPMI_BOOT_EFI)
 			add(&a, "options=efiboot");
+		break;
+	case IPMI_OP_BOOTPARAM_GET:
+		add(&a, "bootparam");
+		add(&a, "get");
+		add(&a, "5");
 		break;
 	}
 	return a.v;
@@ -1101,6 +1107,8 @@ success_line(enum ipmi_op op)
 		return "Chassis Power Control: Cycle";
 	case IPMI_OP_BOOTDEV_PXE:
 		return "Set Boot Device to pxe";
+	case IPMI_OP_BOOTPARAM_GET:
+		return NULL;		/* the data line, parsed */
 	}
 	return NULL;
 }
@@ -1212,7 +1220,13 @@ ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 	if (exit_status == 0) {
 		want = success_line(op);
 		for (i = 0; i < lo.n; i++) {
-			if (op == IPMI_OP_STATUS) {
+			if (op == IPMI_OP_BOOTPARAM_GET) {
+				if (ipmi_boot_flags_efi(lo.l[i]) >= 0) {
+					o->boot_efi =
+					    ipmi_boot_flags_efi(lo.l[i]) == 1;
+					goto done;
+				}
+			} else if (op == IPMI_OP_STATUS) {
 				if (strcmp(lo.l[i], "Chassis Power is on") == 0)
 					o->state = POWER_ON;
 				else if (strcmp(lo.l[i],
@@ -1260,6 +1274,32 @@ ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 done:
 	free_lines(&lo);
 	free_lines(&le);
+}
+
+int
+ipmi_boot_flags_efi(const char *out)
+{
+	static const char tag[] = "Boot parameter data:";
+	const char *p;
+	int hi, lo;
+
+	if (out == NULL)
+		return -1;
+	for (p = out; (p = strstr(p, tag)) != NULL; p += sizeof tag - 1) {
+		/* At the start of a line only. */
+		if (p != out && p[-1] != '\n')
+			continue;
+		p += sizeof tag - 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]))
+			return -1;
+		hi = hexval(p[0]);
+		lo = hexval(p[1]);
+		return ((hi << 4 | lo) & 0x20) != 0 ? 1 : 0;
+	}
+	return -1;
 }
 
 /* Free message and raw; o is zeroed. */

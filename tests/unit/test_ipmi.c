@@ -524,6 +524,9 @@ test_argv_shapes(void **state)
 		    "\"legacy\"}", IPMI_OP_BOOTDEV_PXE, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
 		    "-C 3 -N 2 -R 3 -v chassis bootdev pxe" },
+		{ "{\"power_address\": \"10.0.0.5\"}", IPMI_OP_BOOTPARAM_GET, 1,
+		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
+		    "-C 3 -N 2 -R 3 -v chassis bootparam get 5" },
 		{ "{\"power_address\": \"10.0.0.5\", \"power_boot_type\": "
 		    "\"efi\"}", IPMI_OP_BOOTDEV_PXE, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
@@ -697,6 +700,18 @@ static const struct corpus_case {
 	{ "lan_power_off", IPMI_OP_OFF, IPMI_FAIL_NONE, 0, NULL, NULL },
 	{ "lan_bootdev_pxe", IPMI_OP_BOOTDEV_PXE, IPMI_FAIL_NONE, 0,
 	    NULL, NULL },
+	/* Boot flags (power_boot_type auto reads them first). */
+	{ "bootparam_get5", IPMI_OP_BOOTPARAM_GET, IPMI_FAIL_NONE, 0,
+	    NULL, NULL },
+	{ "bootparam_get5_pxe", IPMI_OP_BOOTPARAM_GET, IPMI_FAIL_NONE, 0,
+	    NULL, NULL },
+	{ "operator_bootparam_get5", IPMI_OP_BOOTPARAM_GET, IPMI_FAIL_NONE,
+	    0, NULL, NULL },
+	{ "wrong_password_bootparam_get5", IPMI_OP_BOOTPARAM_GET,
+	    IPMI_FAIL_AUTH, 0, AUTHP "Incorrect password", "RAKP 2 HMAC" },
+	/* -Y's "Key: " prompt glued to the first stderr line. */
+	{ "kg_prompt_wrong", IPMI_OP_STATUS, IPMI_FAIL_AUTH, 0,
+	    AUTHP "Incorrect K_g key", "RAKP 4 message" },
 
 	{ "wrong_password", IPMI_OP_STATUS, IPMI_FAIL_AUTH, 0,
 	    AUTHP "Incorrect password.  Check BMC configuration and try "
@@ -811,6 +826,57 @@ test_corpus(void **state)
 		free(out);
 		free(err);
 	}
+}
+
+/* The BIOS boot type of the boot flags: real captures (ipmi_sim keeps
+ * no EFI bit: legacy) and the EFI form ipmitool prints for bit 0x20 of
+ * the first data byte (lib/ipmi_chassis.c). */
+static void
+test_boot_flags(void **state)
+{
+	static const char *legacy[] = { "bootparam_get5", "bootparam_get5_pxe",
+	    "operator_bootparam_get5" };
+	struct ipmi_outcome o;
+	char *out, *err;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < RACKD_NELEM(legacy); i++) {
+		load_case(legacy[i], &out, &err, &rc);
+		assert_int_equal(ipmi_boot_flags_efi(out), 0);
+		ipmi_classify(IPMI_OP_BOOTPARAM_GET, rc, false, out, err, &o);
+		assert_int_equal(o.fail, IPMI_FAIL_NONE);
+		assert_false(o.boot_efi);
+		ipmi_outcome_clear(&o);
+		free(out);
+		free(err);
+	}
+	out = "Boot parameter version: 1\n"
+	    "Boot parameter 5 is valid/unlocked\n"
+	    "Boot parameter data: a004000000\n"
+	    " Boot Flags :\n"
+	    "   - Boot Flag Valid\n"
+	    "   - Options apply to only next boot\n"
+	    "   - BIOS EFI boot \n"
+	    "   - Boot Device Selector : Force PXE\n";
+	assert_int_equal(ipmi_boot_flags_efi(out), 1);
+	ipmi_classify(IPMI_OP_BOOTPARAM_GET, 0, false, out, "", &o);
+	assert_int_equal(o.fail, IPMI_FAIL_NONE);
+	assert_true(o.boot_efi);
+	ipmi_outcome_clear(&o);
+	/* EFI bit without the valid bit: still the machine's type. */
+	assert_int_equal(ipmi_boot_flags_efi("Boot parameter data: 2000000000"),
+	    1);
+	assert_int_equal(ipmi_boot_flags_efi("Boot parameter data: 8000000000"),
+	    0);
+	assert_int_equal(ipmi_boot_flags_efi("Boot parameter data: zz"), -1);
+	assert_int_equal(ipmi_boot_flags_efi("x Boot parameter data: 20"), -1);
+	assert_int_equal(ipmi_boot_flags_efi(""), -1);
+	/* exit 0 without the data line is not a success */
+	ipmi_classify(IPMI_OP_BOOTPARAM_GET, 0, false, "something else\n", "",
+	    &o);
+	assert_int_equal(o.fail, IPMI_FAIL_OTHER);
+	ipmi_outcome_clear(&o);
 }
 
 /* Every captured case is asserted: nothing in the corpus goes unread. */
@@ -1161,6 +1227,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kg_input),
+		cmocka_unit_test(test_boot_flags),
 		cmocka_unit_test(test_classify_kg_prompt),
 		cmocka_unit_test(test_params_defaults),
 		cmocka_unit_test(test_same_session),
