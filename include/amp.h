@@ -154,9 +154,16 @@ struct amp_box	*amp_error_new(const char *tag, const char *code,
 
 /* True if s is valid UTF-8 of length len (no overlongs, no surrogates). */
 int	amp_utf8_valid(const uint8_t *s, size_t len);
-/* Render a box for debug logs: keys, and values printable or as hex,
- * truncated; values of keys in the "secret" set (power_pass, context, ...)
- * are replaced by <N bytes>.  Caller frees. */
+/*
+ * Render a box for debug logs: keys, and values printable (truncated);
+ * nested AmpList / CompressedAmpList / zlib-JSON values are decoded and
+ * rendered the same way.  The value of every secret-bearing key
+ * (amp_key_is_secret), at any depth, is replaced by <N bytes> (or
+ * "<masked>" inside JSON).  Caller frees.
+ */
 char	*amp_box_describe(const struct amp_box *);
+/* True for argument names whose values are secrets (power_pass, k_g,
+ * omapi_key, secret, token, ...: a table, case-insensitive). */
+bool	 amp_key_is_secret(const char *key);
 
 #endif

@@ -11,7 +11,9 @@
  *     0 is refused (it authenticates anyone with any password);
  *   - the password is never on argv: -f /dev/fd/N, where the runner feeds
  *     the password on that descriptor;
- *   - k_g "0x..." -> -y <hex>, otherwise -k <ascii>;
+ *   - the K_g is never on argv or in the environment either: -Y, and the
+ *     key (hex "0x..." decoded, or ASCII) fed on stdin, which ipmitool's
+ *     getpass() reads since the child has no controlling terminal;
  *   - -N/-R from the caller's timing so a dead BMC fails in seconds;
  *   - -v, so authentication failures can be told from unreachable BMCs.
  */
@@ -55,6 +57,14 @@ int	ipmi_params_from_json(const json_t *context, struct ipmi_params *p,
 	    char **cause);
 /* Wipe the secrets and free everything; p is zeroed. */
 void	ipmi_params_clear(struct ipmi_params *p);
+/*
+ * True when a and b would open the same IPMI session, so one status run
+ * answers for both: address, port, user, password, K_g, interface,
+ * cipher, privilege and OEM type.  The node-side keys (boot type, off
+ * mode, MAC) do not matter to a query.
+ */
+bool	ipmi_params_same_session(const struct ipmi_params *a,
+	    const struct ipmi_params *b);
 
 /*
  * Look mac up in the text of /proc/net/arp (IP address, HW type, Flags,
@@ -71,6 +81,7 @@ enum ipmi_op {
 	IPMI_OP_SOFT,		/* chassis power soft */
 	IPMI_OP_CYCLE,		/* chassis power cycle */
 	IPMI_OP_BOOTDEV_PXE,	/* chassis bootdev pxe [options=efiboot] */
+	IPMI_OP_BOOTPARAM_GET,	/* chassis bootparam get 5 (boot flags) */
 };
 
 const char *ipmi_op_name(enum ipmi_op);
@@ -84,19 +95,21 @@ struct ipmi_timing {
  * The argv for one ipmitool run (argv[0] = tool), NULL-terminated; the
  * caller frees it with ipmi_argv_free().  pass_fd is the descriptor the
  * child reads the password from (-f /dev/fd/<pass_fd>).  p->address must
- * be set.  An ASCII k_g is passed as -K with ipmi_kg_env() in the
- * environment; a hex one as -y on argv (ipmitool has nothing else).
+ * be set.  With a k_g (lanplus) the argv has -Y and the key goes on
+ * stdin (ipmi_kg_input); the child must have no controlling terminal.
  */
 char	**ipmi_argv(const char *tool, const struct ipmi_params *p,
 	    enum ipmi_op op, int pass_fd, const struct ipmi_timing *t);
 void	ipmi_argv_free(char **);
 /*
- * The environment entry "IPMI_KGKEY=<key>" for an ASCII k_g on lanplus
- * (the argv then has -K), or NULL when there is none or it is hex (then
- * -y <hex> is on argv: ipmitool has no other way to take it).  Caller
- * wipes and frees with xfree_secret.
+ * Bytes to feed on the child's stdin for -Y: the K_g's raw bytes (a
+ * "0x..." key hex-decoded, an ASCII key as is, trailing zero bytes
+ * dropped) and a newline; NULL when there is no k_g or the interface is
+ * lan.  ipmi_params_from_json() refuses keys ipmitool cannot read this
+ * way (over 20 bytes, a line break, a zero byte inside).  Caller wipes
+ * and frees with xfree_secret (len excludes the NUL).
  */
-char	*ipmi_kg_env(const struct ipmi_params *p);
+char	*ipmi_kg_input(const struct ipmi_params *p, size_t *len);
 /* Bytes to feed on pass_fd: the password and a newline (caller wipes
  * and frees with xfree_secret). */
 char	*ipmi_password_input(const struct ipmi_params *p, size_t *len);
@@ -123,6 +136,8 @@ bool	ipmi_fail_fatal(enum ipmi_fail);
 struct ipmi_outcome {
 	enum ipmi_fail	 fail;
 	enum power_state state;		/* IPMI_OP_STATUS success only */
+	bool		 boot_efi;	/* IPMI_OP_BOOTPARAM_GET success only:
+					   the BIOS boot type is EFI */
 	/* Human text in MAAS's style, with its class prefix, e.g. "Could not
 	 * authenticate to node's BMC: Incorrect password.  Check BMC
 	 * configuration and try again." or "Could not contact node's BMC:
@@ -144,5 +159,11 @@ struct ipmi_outcome {
 void	ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 	    const char *out, const char *err, struct ipmi_outcome *o);
 void	ipmi_outcome_clear(struct ipmi_outcome *);
+/*
+ * The BIOS boot type in `chassis bootparam get 5` output: the line
+ * "Boot parameter data: <hex>", whose first byte has the EFI bit (0x20)
+ * of the boot flags.  1 = EFI, 0 = legacy, -1 when there is no such line.
+ */
+int	ipmi_boot_flags_efi(const char *out);
 
 #endif

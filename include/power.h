@@ -72,6 +72,7 @@ void	power_rpc_set_boot_order(struct power *, struct region_request *,
 struct power_stats {
 	unsigned long	actions_started, actions_ok, actions_failed;
 	unsigned long	queries, commands_run, commands_failed;
+	unsigned long	queries_shared;	/* answered by another query's run */
 	unsigned long	reports_sent, reports_dropped;
 	int		running, waiting, bmcs, quarantined, reports_queued;
 };

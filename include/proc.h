@@ -21,7 +21,11 @@
  * Secrets (a BMC password) are passed as input bytes on a pipe the child
  * sees at a chosen descriptor (e.g. 3, read by ipmitool -f /dev/fd/3):
  * they never appear in any argv or environment.  proc wipes its copy as
- * soon as it has been written to the pipe.
+ * soon as it has been written to the pipe.  Several inputs can be given
+ * (e.g. a password on descriptor 3 and a key on stdin), each on its own
+ * pipe.  new_session runs the child in a session of its own, with no
+ * controlling terminal: a program that prompts with getpass() then reads
+ * its stdin (the input pipe) instead of the daemon's terminal.
  */
 #ifndef PROC_H
 #define PROC_H
@@ -33,6 +37,14 @@
 struct event_base;
 struct proc_runner;
 struct proc;
+
+/* One more input pipe (see proc_spec.more_inputs). */
+struct proc_input {
+	const void	*data;		/* bytes fed on the pipe */
+	size_t		 len;		/* <= 4096 */
+	int		 fd;		/* child descriptor: 0 = stdin, or >= 3 */
+};
+#define PROC_MORE_INPUTS_MAX	3
 
 struct proc_spec {
 	const char	*path;		/* absolute path of the program */
@@ -47,6 +59,10 @@ struct proc_spec {
 	size_t		 output_max;	/* cap per stream; 0 = 64 KiB */
 	bool		 keep_caps;	/* keep ambient capabilities (Kea needs
 					   CAP_NET_RAW); default drops them */
+	const struct proc_input *more_inputs;	/* further input pipes, */
+	size_t		 n_more_inputs;	/*   <= PROC_MORE_INPUTS_MAX; every
+					   descriptor distinct; copied */
+	bool		 new_session;	/* setsid(): no controlling terminal */
 };
 
 struct proc_result {
@@ -85,7 +101,8 @@ void	proc_runner_counts(const struct proc_runner *, int *running,
 /*
  * Start (or queue) a child.  Returns a handle valid until cb has been
  * called, or NULL with *cause (caller frees) when the spec is unusable
- * (relative path, NULL argv, input too big).  A failed exec is reported
+ * (relative path, NULL argv, input too big, bad or repeated input
+ * descriptor).  A failed exec is reported
  * through cb with spawn_error, never as NULL here.  cb is never called
  * from inside proc_start().
  */

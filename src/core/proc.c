@@ -56,6 +56,7 @@
 #endif
 
 #define PROC_INPUT_MAX		4096
+#define PROC_INPUTS_MAX		(1 + PROC_MORE_INPUTS_MAX)
 #define PROC_INPUT_FD_MAX	1023
 #define PROC_OUTPUT_DEFAULT	(64 * 1024)
 #define PROC_GRACE_DEFAULT	500
@@ -77,6 +78,13 @@ struct proc_stream {
 	size_t		 size;
 };
 
+/* One input pipe: bytes (wiped and freed once written), child fd. */
+struct proc_in {
+	unsigned char	*data;
+	size_t		 len;
+	int		 fd;
+};
+
 struct proc {
 	TAILQ_ENTRY(proc) entry;
 	struct proc_runner *runner;
@@ -86,10 +94,9 @@ struct proc {
 	char		*path;
 	char		**argv;
 	char		**envp;
-	unsigned char	*input;		/* wiped and freed once written */
-	size_t		 input_len;
-	bool		 has_input;
-	int		 input_fd;
+	struct proc_in	 in[PROC_INPUTS_MAX];
+	int		 nin;
+	bool		 new_session;
 	int		 timeout_ms;
 	int		 grace_ms;
 	size_t		 output_max;
@@ -171,11 +178,27 @@ strv_copy(char *const *v, bool drop_notify)
 static void
 proc_wipe_input(struct proc *p)
 {
-	if (p->input == NULL)
-		return;
-	xwipe(p->input, p->input_len);
-	free(p->input);
-	p->input = NULL;
+	int i;
+
+	for (i = 0; i < p->nin; i++) {
+		if (p->in[i].data == NULL)
+			continue;
+		xwipe(p->in[i].data, p->in[i].len);
+		free(p->in[i].data);
+		p->in[i].data = NULL;
+	}
+}
+
+/* The input whose child descriptor is fd, or -1. */
+static int
+proc_input_at(const struct proc *p, int fd)
+{
+	int i;
+
+	for (i = 0; i < p->nin; i++)
+		if (p->in[i].fd == fd)
+			return i;
+	return -1;
 }
 
 static void
@@ -525,16 +548,23 @@ child_close_range(unsigned int lo, unsigned int hi, long open_max)
 		close((int)fd);
 }
 
-/* Never returns.  Only async-signal-safe calls from here to execve(). */
+/* Never returns.  Only async-signal-safe calls from here to execve().
+ * in_r[i] is the read end of p->in[i]'s pipe. */
 static void
-child_exec(struct proc *p, int in_r, int nul, int out_w, int err_w,
+child_exec(struct proc *p, int *in_r, int nul, int out_w, int err_w,
     int status_w)
 {
 	struct sigaction sa;
 	sigset_t none;
-	int sig, base, stdin_src;
+	int sig, base, stdin_src, i, j, keep[PROC_INPUTS_MAX], nkeep, t;
+	unsigned int lo;
 
-	if (setpgid(0, 0) == -1)
+	/* A session of its own has no controlling terminal: a prompt reads
+	 * stdin.  Either way the child leads its own process group. */
+	if (p->new_session) {
+		if (setsid() == -1)
+			child_fail(status_w, errno);
+	} else if (setpgid(0, 0) == -1)
 		child_fail(status_w, errno);
 
 	memset(&sa, 0, sizeof sa);
@@ -546,39 +576,55 @@ child_exec(struct proc *p, int in_r, int nul, int out_w, int err_w,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	/*
-	 * Lift every descriptor we need above 0-2 and input_fd, so the dup2()
-	 * calls below cannot clobber one another; the lifted copies are
-	 * CLOEXEC and are closed below anyway.
+	 * Lift every descriptor we need above 0-2 and the input descriptors,
+	 * so the dup2() calls below cannot clobber one another; the lifted
+	 * copies are CLOEXEC and are closed below anyway.
 	 */
 	base = 3;
-	if (p->has_input && p->input_fd >= base)
-		base = p->input_fd + 1;
+	for (i = 0; i < p->nin; i++)
+		if (p->in[i].fd >= base)
+			base = p->in[i].fd + 1;
 	status_w = child_lift(status_w, base, status_w);
 	out_w = child_lift(out_w, base, status_w);
 	err_w = child_lift(err_w, base, status_w);
-	if (in_r != -1)
-		in_r = child_lift(in_r, base, status_w);
+	for (i = 0; i < p->nin; i++)
+		in_r[i] = child_lift(in_r[i], base, status_w);
 	if (nul != -1)
 		nul = child_lift(nul, base, status_w);
 
-	stdin_src = (p->has_input && p->input_fd == 0) ? in_r : nul;
+	i = proc_input_at(p, 0);
+	stdin_src = i >= 0 ? in_r[i] : nul;
 	if (dup2(stdin_src, STDIN_FILENO) == -1 ||
 	    dup2(out_w, STDOUT_FILENO) == -1 ||
 	    dup2(err_w, STDERR_FILENO) == -1)
 		child_fail(status_w, errno);
-	if (p->has_input && p->input_fd >= 3 &&
-	    dup2(in_r, p->input_fd) == -1)
-		child_fail(status_w, errno);
+	nkeep = 0;
+	for (i = 0; i < p->nin; i++) {
+		if (p->in[i].fd < 3)
+			continue;
+		if (dup2(in_r[i], p->in[i].fd) == -1)
+			child_fail(status_w, errno);
+		keep[nkeep++] = p->in[i].fd;
+	}
+	/* Sorted, to close the gaps between them. */
+	for (i = 1; i < nkeep; i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
 
-	/* Close everything from 3 up except input_fd and the status pipe
-	 * (status_w > input_fd; exec closes it). */
-	if (p->has_input && p->input_fd >= 3) {
-		child_close_range(3, (unsigned int)p->input_fd - 1,
-		    p->runner->open_max);
-		child_close_range((unsigned int)p->input_fd + 1,
-		    (unsigned int)status_w - 1, p->runner->open_max);
-	} else
-		child_close_range(3, (unsigned int)status_w - 1,
+	/* Close everything from 3 up except the input descriptors and the
+	 * status pipe (status_w > every input fd; exec closes it). */
+	lo = 3;
+	for (i = 0; i < nkeep; i++) {
+		if ((unsigned int)keep[i] > lo)
+			child_close_range(lo, (unsigned int)keep[i] - 1,
+			    p->runner->open_max);
+		lo = (unsigned int)keep[i] + 1;
+	}
+	if ((unsigned int)status_w > lo)
+		child_close_range(lo, (unsigned int)status_w - 1,
 		    p->runner->open_max);
 	child_close_range((unsigned int)status_w + 1, ~0U,
 	    p->runner->open_max);
@@ -622,18 +668,18 @@ read_status(int fd)
 /* Write the input into a fresh pipe; only the read end is returned.  It
  * fits in the pipe buffer (<= PIPE_BUF), so the write never blocks. */
 static int
-make_input_pipe(struct proc *p, int *in_r)
+make_input_pipe(const struct proc_in *in, int *in_r)
 {
 	int fds[2];
 	ssize_t n;
 
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return errno;
-	if (p->input_len > 0) {
+	if (in->len > 0) {
 		do
-			n = write(fds[1], p->input, p->input_len);
+			n = write(fds[1], in->data, in->len);
 		while (n == -1 && errno == EINTR);
-		if (n != (ssize_t)p->input_len) {
+		if (n != (ssize_t)in->len) {
 			int e = n == -1 ? errno : EIO;
 
 			close(fds[0]);
@@ -659,16 +705,19 @@ static void
 proc_spawn(struct proc *p)
 {
 	struct proc_runner *r = p->runner;
-	int in_r = -1, nul = -1, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int stp[2] = { -1, -1 }, e = 0, st;
+	int in_r[PROC_INPUTS_MAX], nul = -1, outp[2] = { -1, -1 };
+	int errp[2] = { -1, -1 }, stp[2] = { -1, -1 }, e = 0, st, i;
 	sigset_t all, old;
 	struct timeval tv;
 	pid_t pid, w;
 
-	if (p->has_input && (e = make_input_pipe(p, &in_r)) != 0)
-		goto fail;
-	proc_wipe_input(p);	/* it is in the pipe now */
-	if (!(p->has_input && p->input_fd == 0) &&
+	for (i = 0; i < PROC_INPUTS_MAX; i++)
+		in_r[i] = -1;
+	for (i = 0; i < p->nin; i++)
+		if ((e = make_input_pipe(&p->in[i], &in_r[i])) != 0)
+			goto fail;
+	proc_wipe_input(p);	/* it is in the pipes now */
+	if (proc_input_at(p, 0) < 0 &&
 	    (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		goto fail_errno;
 	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
@@ -690,13 +739,17 @@ proc_spawn(struct proc *p)
 		goto fail;
 
 	/* Both sides set the group so a kill right after this is safe;
-	 * EACCES means the child has exec'd, after its own setpgid(). */
-	if (setpgid(pid, pid) == -1 && errno != EACCES && errno != ESRCH)
+	 * EACCES means the child has exec'd, after its own setpgid().  A
+	 * new session is the child's alone to make (setsid() fails in a
+	 * group leader); the status read below waits for it. */
+	if (!p->new_session && setpgid(pid, pid) == -1 && errno != EACCES &&
+	    errno != ESRCH)
 		log_warn("proc: setpgid(%ld)", (long)pid);
 
 	p->pid = pid;
 	p->start_ms = rackd_now_ms();
-	close_fd(&in_r);
+	for (i = 0; i < p->nin; i++)
+		close_fd(&in_r[i]);
 	close_fd(&nul);
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
@@ -744,7 +797,8 @@ proc_spawn(struct proc *p)
 fail_errno:
 	e = errno;
 fail:
-	close_fd(&in_r);
+	for (i = 0; i < p->nin; i++)
+		close_fd(&in_r[i]);
 	close_fd(&nul);
 	close_fd(&outp[0]);
 	close_fd(&outp[1]);
@@ -871,7 +925,9 @@ proc_start(struct proc_runner *r, const struct proc_spec *spec,
     proc_done_cb cb, void *arg, char **cause)
 {
 	struct proc *p;
+	struct proc_input ins[PROC_INPUTS_MAX];
 	bool has_input = spec->input != NULL;
+	size_t nin, i, j;
 
 	if (r->freeing) {
 		xasprintf(cause, "proc runner is shutting down");
@@ -886,16 +942,39 @@ proc_start(struct proc_runner *r, const struct proc_spec *spec,
 		xasprintf(cause, "%s: empty argv", spec->path);
 		return NULL;
 	}
-	if (has_input && spec->input_len > PROC_INPUT_MAX) {
-		xasprintf(cause, "%s: input of %zu bytes is over %d",
-		    spec->path, spec->input_len, PROC_INPUT_MAX);
+	if (spec->n_more_inputs > PROC_MORE_INPUTS_MAX ||
+	    (spec->n_more_inputs > 0 && spec->more_inputs == NULL)) {
+		xasprintf(cause, "%s: %zu more inputs (at most %d)",
+		    spec->path, spec->n_more_inputs, PROC_MORE_INPUTS_MAX);
 		return NULL;
 	}
-	if (has_input && spec->input_fd != 0 &&
-	    (spec->input_fd < 3 || spec->input_fd > PROC_INPUT_FD_MAX)) {
-		xasprintf(cause, "%s: input descriptor %d is not 0 or 3-%d",
-		    spec->path, spec->input_fd, PROC_INPUT_FD_MAX);
-		return NULL;
+	nin = 0;
+	if (has_input) {
+		ins[nin].data = spec->input;
+		ins[nin].len = spec->input_len;
+		ins[nin++].fd = spec->input_fd;
+	}
+	for (i = 0; i < spec->n_more_inputs; i++)
+		ins[nin++] = spec->more_inputs[i];
+	for (i = 0; i < nin; i++) {
+		if (ins[i].len > PROC_INPUT_MAX || (ins[i].data == NULL &&
+		    ins[i].len > 0)) {
+			xasprintf(cause, "%s: input of %zu bytes is over %d",
+			    spec->path, ins[i].len, PROC_INPUT_MAX);
+			return NULL;
+		}
+		if (ins[i].fd != 0 &&
+		    (ins[i].fd < 3 || ins[i].fd > PROC_INPUT_FD_MAX)) {
+			xasprintf(cause, "%s: input descriptor %d is not 0 or "
+			    "3-%d", spec->path, ins[i].fd, PROC_INPUT_FD_MAX);
+			return NULL;
+		}
+		for (j = 0; j < i; j++)
+			if (ins[j].fd == ins[i].fd) {
+				xasprintf(cause, "%s: two inputs on descriptor "
+				    "%d", spec->path, ins[i].fd);
+				return NULL;
+			}
 	}
 
 	p = xcalloc(1, sizeof *p);
@@ -905,14 +984,15 @@ proc_start(struct proc_runner *r, const struct proc_spec *spec,
 	p->argv = strv_copy(spec->argv, false);
 	p->envp = strv_copy(spec->envp != NULL ? spec->envp :
 	    (char *const *)proc_default_env, true);
-	p->has_input = has_input;
-	if (has_input) {
-		p->input_len = spec->input_len;
-		p->input = xmalloc(p->input_len ? p->input_len : 1);
-		if (p->input_len > 0)
-			memcpy(p->input, spec->input, p->input_len);
-		p->input_fd = spec->input_fd;
+	p->nin = (int)nin;
+	for (i = 0; i < nin; i++) {
+		p->in[i].len = ins[i].len;
+		p->in[i].fd = ins[i].fd;
+		p->in[i].data = xmalloc(ins[i].len ? ins[i].len : 1);
+		if (ins[i].len > 0)
+			memcpy(p->in[i].data, ins[i].data, ins[i].len);
 	}
+	p->new_session = spec->new_session;
 	p->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 0;
 	p->grace_ms = spec->kill_grace_ms > 0 ? spec->kill_grace_ms :
 	    PROC_GRACE_DEFAULT;

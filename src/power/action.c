@@ -4,7 +4,11 @@
  *
  * A change, MAAS 3.4 semantics (spec A.3, A.5) with ipmitool's commands:
  *
- *   on:    BOOTDEV (pxe; failures other than authentication are logged
+ *   on:    [BOOTTYPE: power_boot_type auto (or unset) reads the boot
+ *          flags (`chassis bootparam get 5`) so BOOTDEV keeps the
+ *          machine's BIOS/EFI type, as FreeIPMI's partial chassis-config
+ *          does for MAAS] ->
+ *          BOOTDEV (pxe; failures other than authentication are logged
  *          and ignored, as MAAS does, LP:1516065) -> CHECK -> on if off,
  *          cycle if on (MAAS's --cycle --on-if-off) -> CONFIRM
  *   off:   CHECK -> off (or soft) unless already off -> CONFIRM
@@ -42,6 +46,7 @@
 
 enum phase {
 	PH_NONE,
+	PH_BOOTTYPE,	/* auto: read the boot flags' BIOS/EFI type first */
 	PH_BOOTDEV,
 	PH_CHECK,
 	PH_ISSUE,
@@ -199,14 +204,15 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct power_action *a = arg;
 
-	if (a->cmd != NULL && a->cmd->proc != NULL) {
+	if (bmc_cmd_running(a->cmd)) {
 		/* The BMC did not answer in time: that is a failure of the
-		 * BMC, counted towards its quarantine. */
+		 * BMC, counted towards its quarantine (once per run, however
+		 * many queries share it). */
 		struct ipmi_outcome o = { .fail = IPMI_FAIL_TIMEOUT,
 		    .message = (char *)"Could not contact node's BMC: no "
 		    "answer before the deadline" };
 
-		bmc_note(a->bmc, &o);
+		bmc_cmd_note_timeout(a->cmd, &o);
 	}
 	if (a->change == CHANGE_QUERY) {
 		query_finish(a, IPMI_FAIL_TIMEOUT, POWER_UNKNOWN,
@@ -227,7 +233,10 @@ static void
 run(struct power_action *a, int phase, enum ipmi_op op)
 {
 	a->phase = phase;
-	a->cmd = bmc_submit(a->bmc, op, &a->params, cmd_done, a);
+	/* Queries share a run with other queries of the same BMC; a change
+	 * (even its status checks) always has runs of its own. */
+	a->cmd = bmc_submit(a->bmc, op, &a->params,
+	    a->change == CHANGE_QUERY && op == IPMI_OP_STATUS, cmd_done, a);
 }
 
 static enum ipmi_op
@@ -275,6 +284,16 @@ kg_retry(struct power_action *a, const struct ipmi_outcome *o)
 	return true;
 }
 
+/* The first step of a power on: PXE next boot, keeping BIOS/EFI. */
+static void
+start_boot(struct power_action *a)
+{
+	if (a->params.boot_type == IPMI_BOOT_AUTO)
+		run(a, PH_BOOTTYPE, IPMI_OP_BOOTPARAM_GET);
+	else
+		run(a, PH_BOOTDEV, IPMI_OP_BOOTDEV_PXE);
+}
+
 static void
 stage_succeeded(struct power_action *a)
 {
@@ -282,8 +301,7 @@ stage_succeeded(struct power_action *a)
 		/* Off reached: now the whole power on. */
 		a->stage = CHANGE_ON;
 		a->attempts = a->confirms = a->errors = 0;
-		a->phase = PH_BOOTDEV;
-		run(a, PH_BOOTDEV, IPMI_OP_BOOTDEV_PXE);
+		start_boot(a);
 		return;
 	}
 	change_succeeded(a);
@@ -311,6 +329,25 @@ cmd_done(struct bmc_cmd *c, const struct ipmi_outcome *o, void *arg)
 			return;
 		}
 		query_finish(a, o->fail, POWER_UNKNOWN, o->message);
+		return;
+	case PH_BOOTTYPE:
+		if (o->fail == IPMI_FAIL_AUTH || o->fail == IPMI_FAIL_PRIVILEGE) {
+			change_failed_with(a, o->message);
+			return;
+		}
+		if (o->fail == IPMI_FAIL_NONE) {
+			/* Decided once: a cycle's second power on or a retry
+			 * writes the same type. */
+			a->params.boot_type = o->boot_efi ? IPMI_BOOT_EFI :
+			    IPMI_BOOT_LEGACY;
+			log_info("power: %s (%s): boot flags say %s boot; "
+			    "next boot PXE keeps it", a->hostname,
+			    a->system_id, o->boot_efi ? "EFI" : "legacy");
+		} else
+			log_info("power: %s (%s): could not read the boot "
+			    "flags, setting PXE without a boot type: %s",
+			    a->hostname, a->system_id, o->message);
+		run(a, PH_BOOTDEV, IPMI_OP_BOOTDEV_PXE);
 		return;
 	case PH_BOOTDEV:
 		if (o->fail == IPMI_FAIL_AUTH || o->fail == IPMI_FAIL_PRIVILEGE) {
@@ -529,7 +566,7 @@ action_start_change(struct power *pw, enum power_change change,
 	a->bmc = bmc_get(pw, a->params.address, a->params.port);
 	if (change == CHANGE_ON) {
 		a->stage = CHANGE_ON;
-		run(a, PH_BOOTDEV, IPMI_OP_BOOTDEV_PXE);
+		start_boot(a);
 	} else {
 		a->stage = CHANGE_OFF;
 		run(a, PH_CHECK, IPMI_OP_STATUS);

@@ -10,6 +10,13 @@
  * power.quarantine_max) during which queries are answered from the last
  * error (action.c).
  *
+ * Queries coalesce: a PowerQuery (or monitor query) for a BMC that
+ * already has a status run queued or running with the same session
+ * parameters waits for that run and shares its answer, so N queries to a
+ * hung BMC cost one ipmitool run and one deadline, not N in a row.  A
+ * query arriving after the run finished starts a new one; on, off and
+ * cycle never share.
+ *
  * Ready BMCs wait in one FIFO; the scheduler starts their head command
  * while fewer than power.max_concurrency ipmitool runs are in flight.
  * BMCs that are failing may hold at most a quarter of those slots, so a
@@ -142,13 +149,15 @@ bmc_note(struct bmc *b, const struct ipmi_outcome *o)
 	}
 }
 
+/* The run is over: every waiter gets o, in arrival order. */
 static void
-cmd_finish(struct bmc_cmd *c, const struct ipmi_outcome *o)
+run_finish(struct bmc_run *run, const struct ipmi_outcome *o)
 {
-	struct bmc *b = c->bmc;
+	struct bmc *b = run->bmc;
 	struct power *pw = b->pw;
+	struct bmc_cmd *c;
 
-	if (b->running == c) {
+	if (b->running == run) {
 		b->running = NULL;
 		pw->running--;
 		b->last_end_ms = rackd_now_ms();
@@ -156,9 +165,19 @@ cmd_finish(struct bmc_cmd *c, const struct ipmi_outcome *o)
 	pw->stats.commands_run++;
 	if (o->fail != IPMI_FAIL_NONE)
 		pw->stats.commands_failed++;
-	if (c->cb != NULL)
-		c->cb(c, o, c->arg);
-	free(c);
+	if (run->nwaiters > 1)
+		pw->stats.queries_shared += (unsigned long)run->nwaiters - 1;
+	/* Off every list first: a callback that queries again starts a new
+	 * run rather than joining this finished one. */
+	while ((c = TAILQ_FIRST(&run->waiters)) != NULL) {
+		TAILQ_REMOVE(&run->waiters, c, entry);
+		run->nwaiters--;
+		c->run = NULL;
+		if (c->cb != NULL)
+			c->cb(c, o, c->arg);
+		free(c);
+	}
+	free(run);
 	/* Next command on this BMC after the gap; others may start now. */
 	if (!TAILQ_EMPTY(&b->pending)) {
 		if (pw->set.bmc_gap_ms > 0) {
@@ -177,7 +196,7 @@ cmd_finish(struct bmc_cmd *c, const struct ipmi_outcome *o)
 static void
 proc_done(const struct proc_result *r, void *arg)
 {
-	struct bmc_cmd *c = arg;
+	struct bmc_run *c = arg;
 	struct bmc *b = c->bmc;
 	struct ipmi_outcome o;
 	bool was_suspect = c->suspect;
@@ -198,28 +217,30 @@ proc_done(const struct proc_result *r, void *arg)
 	} else {
 		ipmi_classify(c->op, r->exited ? r->exit_status : 128 + r->signal,
 		    r->timed_out, r->out, r->err, &o);
-		log_debug("power: %s %s: %s in %llu ms%s%s", b->key,
-		    ipmi_op_name(c->op), o.fail == IPMI_FAIL_NONE ? "ok" :
-		    ipmi_fail_name(o.fail), (unsigned long long)r->elapsed_ms,
+		log_debug("power: %s %s: %s in %llu ms for %d caller(s)%s%s",
+		    b->key, ipmi_op_name(c->op), o.fail == IPMI_FAIL_NONE ?
+		    "ok" : ipmi_fail_name(o.fail),
+		    (unsigned long long)r->elapsed_ms, c->nwaiters,
 		    o.fail == IPMI_FAIL_NONE ? "" : ": ",
 		    o.fail == IPMI_FAIL_NONE ? "" : o.raw);
 		bmc_note(b, &o);
 		bmc_observe_run(b, c->op, &o, r->elapsed_ms);
 	}
-	cmd_finish(c, &o);
+	run_finish(c, &o);
 	ipmi_outcome_clear(&o);
 }
 
 static void
-cmd_start(struct bmc_cmd *c)
+cmd_start(struct bmc_run *c)
 {
 	struct bmc *b = c->bmc;
 	struct power *pw = b->pw;
 	struct ipmi_timing t = { pw->set.retransmit_s, pw->set.retries };
 	struct proc_spec spec;
+	const struct ipmi_params *params;
+	struct proc_input kgin;
 	char **argv, *input, *kg, *cause = NULL;
-	char *envp[4];
-	size_t inlen;
+	size_t inlen, kglen = 0;
 
 	TAILQ_REMOVE(&b->pending, c, entry);
 	b->running = c;
@@ -228,8 +249,10 @@ cmd_start(struct bmc_cmd *c)
 	c->suspect = bmc_suspect(b);
 	if (c->suspect)
 		pw->running_suspect++;
-	argv = ipmi_argv(pw->set.ipmitool, c->params, c->op, 3, &t);
-	input = ipmi_password_input(c->params, &inlen);
+	/* Every waiter of a shared run has the same session parameters. */
+	params = TAILQ_FIRST(&c->waiters)->params;
+	argv = ipmi_argv(pw->set.ipmitool, params, c->op, 3, &t);
+	input = ipmi_password_input(params, &inlen);
 	memset(&spec, 0, sizeof spec);
 	spec.path = pw->set.ipmitool;
 	spec.argv = argv;
@@ -239,15 +262,21 @@ cmd_start(struct bmc_cmd *c)
 	spec.timeout_ms = pw->set.command_timeout_ms;
 	spec.kill_grace_ms = 500;
 	spec.output_max = BMC_OUTPUT_MAX;
-	if ((kg = ipmi_kg_env(c->params)) != NULL) {
-		envp[0] = (char *)"LC_ALL=C";
-		envp[1] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-		envp[2] = kg;
-		envp[3] = NULL;
-		spec.envp = envp;
+	/* The K_g goes on stdin for -Y; with no controlling terminal,
+	 * ipmitool's getpass() reads it there, not from a terminal. */
+	spec.new_session = true;
+	if ((kg = ipmi_kg_input(params, &kglen)) != NULL) {
+		kgin.data = kg;
+		kgin.len = kglen;
+		kgin.fd = 0;
+		spec.more_inputs = &kgin;
+		spec.n_more_inputs = 1;
 	}
 	c->proc = proc_start(pw->runner, &spec, proc_done, c, &cause);
-	xfree_secret(kg);
+	if (kg != NULL) {
+		xwipe(kg, kglen);
+		free(kg);
+	}
 	xwipe(input, inlen);
 	free(input);
 	ipmi_argv_free(argv);
@@ -261,7 +290,7 @@ cmd_start(struct bmc_cmd *c)
 		free(cause);
 		if (c->suspect)
 			pw->running_suspect--;
-		cmd_finish(c, &o);
+		run_finish(c, &o);
 		ipmi_outcome_clear(&o);
 	}
 }
@@ -274,7 +303,7 @@ static void
 sched_kick(struct power *pw)
 {
 	struct bmc *b, *next;
-	struct bmc_cmd *c;
+	struct bmc_run *c;
 
 	if (pw->shutting_down)
 		return;
@@ -295,23 +324,74 @@ sched_kick(struct power *pw)
 	}
 }
 
+/* A queued or running run cmd may join, or NULL. */
+static struct bmc_run *
+joinable_run(struct bmc *b, enum ipmi_op op, const struct ipmi_params *p)
+{
+	struct bmc_run *run;
+
+	run = b->running;
+	if (run != NULL && run->shared && !run->abandoned && run->op == op &&
+	    run->nwaiters > 0 &&
+	    ipmi_params_same_session(TAILQ_FIRST(&run->waiters)->params, p))
+		return run;
+	TAILQ_FOREACH(run, &b->pending, entry)
+		if (run->shared && run->op == op &&
+		    ipmi_params_same_session(TAILQ_FIRST(&run->waiters)->params,
+		    p))
+			return run;
+	return NULL;
+}
+
 struct bmc_cmd *
 bmc_submit(struct bmc *b, enum ipmi_op op, const struct ipmi_params *p,
-    bmc_cmd_cb cb, void *arg)
+    bool shareable, bmc_cmd_cb cb, void *arg)
 {
 	struct bmc_cmd *c = xcalloc(1, sizeof *c);
+	struct bmc_run *run = NULL;
 
-	c->bmc = b;
 	c->op = op;
 	c->params = p;
 	c->cb = cb;
 	c->arg = arg;
-	TAILQ_INSERT_TAIL(&b->pending, c, entry);
+	if (shareable && (run = joinable_run(b, op, p)) != NULL) {
+		c->run = run;
+		TAILQ_INSERT_TAIL(&run->waiters, c, entry);
+		run->nwaiters++;
+		log_debug("power: %s %s: joins the %s run (%d caller(s))",
+		    b->key, ipmi_op_name(op), run->proc != NULL ? "running" :
+		    "queued", run->nwaiters);
+		return c;
+	}
+	run = xcalloc(1, sizeof *run);
+	run->bmc = b;
+	run->op = op;
+	run->shared = shareable;
+	TAILQ_INIT(&run->waiters);
+	TAILQ_INSERT_TAIL(&run->waiters, c, entry);
+	run->nwaiters = 1;
+	c->run = run;
+	TAILQ_INSERT_TAIL(&b->pending, run, entry);
 	ready_add(b);
 	/* Never start synchronously: the caller gets its handle first, and
 	 * a synchronous failure would call back into it. */
 	event_active(b->pw->kick_ev, EV_TIMEOUT, 0);
 	return c;
+}
+
+bool
+bmc_cmd_running(const struct bmc_cmd *c)
+{
+	return c != NULL && c->run != NULL && c->run->proc != NULL;
+}
+
+void
+bmc_cmd_note_timeout(struct bmc_cmd *c, const struct ipmi_outcome *o)
+{
+	if (!bmc_cmd_running(c) || c->run->timeout_noted)
+		return;
+	c->run->timeout_noted = true;
+	bmc_note(c->run->bmc, o);
 }
 
 void
@@ -323,17 +403,25 @@ bmc_kick_cb(evutil_socket_t fd, short ev, void *arg)
 void
 bmc_cmd_cancel(struct bmc_cmd *c)
 {
+	struct bmc_run *run;
+
 	if (c == NULL)
 		return;
-	c->cb = NULL;
-	if (c->proc != NULL) {
-		proc_cancel(c->proc);	/* proc_done frees it */
+	run = c->run;
+	TAILQ_REMOVE(&run->waiters, c, entry);
+	run->nwaiters--;
+	free(c);
+	if (run->nwaiters > 0)
+		return;		/* the others still want its answer */
+	if (run->proc != NULL) {
+		run->abandoned = true;
+		proc_cancel(run->proc);	/* proc_done frees the run */
 		return;
 	}
-	TAILQ_REMOVE(&c->bmc->pending, c, entry);
-	if (TAILQ_EMPTY(&c->bmc->pending))
-		ready_remove(c->bmc);
-	free(c);
+	TAILQ_REMOVE(&run->bmc->pending, run, entry);
+	if (TAILQ_EMPTY(&run->bmc->pending))
+		ready_remove(run->bmc);
+	free(run);
 }
 
 int
@@ -372,13 +460,18 @@ void
 bmc_table_free(struct power *pw)
 {
 	struct bmc *b;
+	struct bmc_run *run;
 	struct bmc_cmd *c;
 
 	while ((b = TAILQ_FIRST(&pw->bmcs)) != NULL) {
 		TAILQ_REMOVE(&pw->bmcs, b, entry);
-		while ((c = TAILQ_FIRST(&b->pending)) != NULL) {
-			TAILQ_REMOVE(&b->pending, c, entry);
-			free(c);
+		while ((run = TAILQ_FIRST(&b->pending)) != NULL) {
+			TAILQ_REMOVE(&b->pending, run, entry);
+			while ((c = TAILQ_FIRST(&run->waiters)) != NULL) {
+				TAILQ_REMOVE(&run->waiters, c, entry);
+				free(c);
+			}
+			free(run);
 		}
 		if (b->gap_timer != NULL)
 			event_free(b->gap_timer);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #define IPMI_DEFAULT_PORT	623
 #define IPMI_DEFAULT_CIPHER	3
 #define IPMI_RAW_MAX		1024
+#define IPMI_KG_MAX		20	/* K_g bytes (IPMI 2.0) */
+#define IPMI_KG_PROMPT		"Key: "	/* getpass() prompt of -Y */
 
 /* --- parameters -------------------------------------------------------- */
 
@@ -289,6 +292,99 @@ parse_workarounds(const json_t *ctx, char **oem, char **cause)
 	return 0;
 }
 
+/* "0x" followed by hex digits only (MAAS/FreeIPMI's hex form), or NULL. */
+static const char *
+kg_hex(const char *k)
+{
+	const char *h;
+
+	if (k[0] != '0' || (k[1] != 'x' && k[1] != 'X') || k[2] == '\0')
+		return NULL;
+	for (h = k + 2; *h != '\0'; h++)
+		if (!isxdigit((unsigned char)*h))
+			return NULL;
+	return k + 2;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (tolower((unsigned char)c) - 'a') + 10;
+}
+
+/*
+ * The raw key bytes of k_g into key[IPMI_KG_MAX]: a hex key decoded, an
+ * ASCII key as is.  -1 when too long or odd-length hex (nothing said:
+ * kg_check words it).
+ */
+static int
+kg_decode(const char *k, uint8_t *key, size_t *n)
+{
+	const char *h = kg_hex(k);
+	size_t len, i;
+
+	memset(key, 0, IPMI_KG_MAX);
+	if (h == NULL) {
+		len = strlen(k);
+		if (len > IPMI_KG_MAX)
+			return -1;
+		memcpy(key, k, len);
+		*n = len;
+		return 0;
+	}
+	len = strlen(h);
+	if (len % 2 != 0 || len / 2 > IPMI_KG_MAX)
+		return -1;
+	for (i = 0; i < len / 2; i++)
+		key[i] = (uint8_t)(hexval(h[2 * i]) << 4 | hexval(h[2 * i + 1]));
+	*n = len / 2;
+	return 0;
+}
+
+/*
+ * Can ipmitool take this K_g off its command line?  It reads the key
+ * with -Y (getpass() on stdin: one line) and keeps it with strncpy(), so
+ * a key holding a newline byte, or a zero byte before a non-zero one,
+ * cannot be passed; neither can more than 20 bytes (IPMI's K_g size).
+ * The cause never quotes the key.
+ */
+static int
+kg_check(const char *k, char **cause)
+{
+	uint8_t key[IPMI_KG_MAX];
+	size_t n, i;
+	bool zero = false;
+	int rv = 0;
+
+	if (kg_decode(k, key, &n) == -1) {
+		if (kg_hex(k) != NULL && strlen(k + 2) % 2 != 0)
+			xasprintf(cause, "k_g: hex key has an odd number of "
+			    "digits");
+		else
+			xasprintf(cause, "k_g: longer than %d bytes",
+			    IPMI_KG_MAX);
+		return -1;
+	}
+	for (i = 0; i < n && rv == 0; i++) {
+		if (key[i] == '\n' || key[i] == '\r') {
+			xasprintf(cause, "k_g: byte %zu is a line break, which "
+			    "ipmitool cannot read off its command line", i + 1);
+			rv = -1;
+		} else if (key[i] == 0)
+			zero = true;
+		else if (zero) {
+			xasprintf(cause, "k_g: a zero byte before byte %zu, "
+			    "which ipmitool cannot read off its command line",
+			    i + 1);
+			rv = -1;
+		}
+	}
+	xwipe(key, sizeof key);
+	return rv;
+}
+
 /*
  * Fill p from a PowerOn/Off/Cycle/Query context.  On failure p is zeroed
  * (nothing to free) and *cause, malloc'd, names the key; secret values
@@ -343,8 +439,11 @@ ipmi_params_from_json(const json_t *context, struct ipmi_params *p,
 	}
 	if ((r = get_str(context, "k_g", &s, cause)) < 0)
 		goto fail;
-	if (r > 0)
+	if (r > 0) {
 		n.k_g = xstrdup(s);
+		if (kg_check(n.k_g, cause) == -1)
+			goto fail;
+	}
 
 	if ((r = get_choice(context, "power_driver", &c, cause)) < 0)
 		goto fail;
@@ -429,6 +528,25 @@ ipmi_params_clear(struct ipmi_params *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+ipmi_params_same_session(const struct ipmi_params *a,
+    const struct ipmi_params *b)
+{
+	return same_str(a->address, b->address) && a->port == b->port &&
+	    same_str(a->user, b->user) && same_str(a->pass, b->pass) &&
+	    same_str(a->k_g, b->k_g) && a->iface == b->iface &&
+	    a->cipher == b->cipher && same_str(a->privilege, b->privilege) &&
+	    same_str(a->oem, b->oem);
+}
+
 /* --- ARP --------------------------------------------------------------- */
 
 /* mac as 12 lower-case hex digits, or -1 if it is not a MAC. */
@@ -508,6 +626,8 @@ ipmi_op_name(enum ipmi_op op)
 		return "cycle";
 	case IPMI_OP_BOOTDEV_PXE:
 		return "bootdev pxe";
+	case IPMI_OP_BOOTPARAM_GET:
+		return "bootparam get 5";
 	}
 	return "unknown";
 }
@@ -535,36 +655,42 @@ addint(struct argv_buf *a, const char *prefix, int i)
 	free(s);
 }
 
-/* "0x" followed by hex digits only: ipmitool -y wants the bare digits. */
-static const char *
-kg_hex(const char *k)
-{
-	const char *h;
-
-	if (k[0] != '0' || (k[1] != 'x' && k[1] != 'X') || k[2] == '\0')
-		return NULL;
-	for (h = k + 2; *h != '\0'; h++)
-		if (!isxdigit((unsigned char)*h))
-			return NULL;
-	return k + 2;
-}
-
+/*
+ * The bytes for ipmitool -Y on stdin: the key and a newline.  ipmitool
+ * reads it with getpass() (a line) and copies it with strncpy() into its
+ * 20-byte K_g buffer, zero-padded; kg_check() refused what that cannot
+ * carry.  NULL when there is no K_g or the interface is lan (IPMI 1.5
+ * has none).
+ */
 char *
-ipmi_kg_env(const struct ipmi_params *p)
+ipmi_kg_input(const struct ipmi_params *p, size_t *len)
 {
-	char *e;
+	uint8_t key[IPMI_KG_MAX];
+	size_t n;
+	char *s;
 
-	if (p->k_g == NULL || p->iface != IPMI_LANPLUS || kg_hex(p->k_g) != NULL)
+	if (p->k_g == NULL || p->iface != IPMI_LANPLUS)
 		return NULL;
-	xasprintf(&e, "IPMI_KGKEY=%s", p->k_g);
-	return e;
+	if (kg_decode(p->k_g, key, &n) == -1)
+		return NULL;	/* kg_check() refused it already */
+	/* Trailing zero bytes are the padding ipmitool adds anyway. */
+	while (n > 0 && key[n - 1] == 0)
+		n--;
+	s = xmalloc(n + 2);
+	memcpy(s, key, n);
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	xwipe(key, sizeof key);
+	if (len != NULL)
+		*len = n + 1;
+	return s;
 }
 
 /*
  * The argv for one run, NULL-terminated, every element malloc'd; free it
  * with ipmi_argv_free().  Shape (each bracket only when it applies):
  *   tool -I lanplus|lan -H addr [-p port] [-U user] -f /dev/fd/N -L priv
- *       [-C cipher] [-y hex | -K] [-o oem] [-N s] [-R n] -v
+ *       [-C cipher] [-Y] [-o oem] [-N s] [-R n] -v
  *       chassis power status|on|off|soft|cycle
  *       | chassis bootdev pxe [options=efiboot]
  * The password is never here.  -C and the K_g are lanplus only: IPMI 1.5
@@ -576,8 +702,6 @@ ipmi_argv(const char *tool, const struct ipmi_params *p, enum ipmi_op op,
     int pass_fd, const struct ipmi_timing *t)
 {
 	struct argv_buf	 a = { NULL, 0 };
-	const char	*hex;
-
 	add(&a, tool);
 	add(&a, "-I");
 	add(&a, p->iface == IPMI_LAN ? "lan" : "lanplus");
@@ -605,17 +729,11 @@ ipmi_argv(const char *tool, const struct ipmi_params *p, enum ipmi_op op,
 		add(&a, "-C");
 		addint(&a, "", p->cipher >= 1 && p->cipher <= 17 ?
 		    p->cipher : IPMI_DEFAULT_CIPHER);
-		if (p->k_g != NULL) {
-			/* An ASCII key goes in the environment (-K reads
-			 * IPMI_KGKEY; see ipmi_kg_env), which only the same
-			 * user can read, unlike argv.  ipmitool takes a hex
-			 * key only on argv. */
-			if ((hex = kg_hex(p->k_g)) != NULL) {
-				add(&a, "-y");
-				add(&a, hex);
-			} else
-				add(&a, "-K");
-		}
+		/* The key itself is fed on stdin (ipmi_kg_input): -Y
+		 * prompts for it, and never on argv or in the environment,
+		 * which /proc shows. */
+		if (p->k_g != NULL)
+			add(&a, "-Y");
 	}
 	if (p->oem != NULL) {
 		add(&a, "-o");
@@ -658,17 +776,21 @@ ipmi_argv(const char *tool, const struct ipmi_params *p, enum ipmi_op op,
 		/*
 		 * Non-persistent by default, like MAAS's Boot_Flags_Persistent
 		 * No.  MAAS maps efi to BIOS_Boot_Type EFI and legacy to
-		 * PC-COMPATIBLE, and auto writes no boot type at all.  A plain
-		 * `bootdev pxe` writes boot flags with the EFI bit cleared, so
-		 * legacy gets exactly that.  auto gets it too: ipmitool cannot
-		 * leave the bit alone, so "auto" really means legacy for
-		 * ipmitool and UEFI machines need power_boot_type=efi (or a
-		 * read-modify-write of boot parameter 5, spec A.9 trap 2).
+		 * PC-COMPATIBLE, and auto writes no boot type at all (FreeIPMI
+		 * keeps the current one).  A plain `bootdev pxe` writes boot
+		 * flags with the EFI bit cleared, so legacy gets exactly that;
+		 * for auto, action.c reads the flags first (BOOTPARAM_GET)
+		 * and sets boot_type to what the machine has (spec A.9 trap 2).
 		 */
 		add(&a, "bootdev");
 		add(&a, "pxe");
 		if (p->boot_type == IPMI_BOOT_EFI)
 			add(&a, "options=efiboot");
+		break;
+	case IPMI_OP_BOOTPARAM_GET:
+		add(&a, "bootparam");
+		add(&a, "get");
+		add(&a, "5");
 		break;
 	}
 	return a.v;
@@ -985,6 +1107,8 @@ success_line(enum ipmi_op op)
 		return "Chassis Power Control: Cycle";
 	case IPMI_OP_BOOTDEV_PXE:
 		return "Set Boot Device to pxe";
+	case IPMI_OP_BOOTPARAM_GET:
+		return NULL;		/* the data line, parsed */
 	}
 	return NULL;
 }
@@ -1074,6 +1198,11 @@ ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 	memset(o, 0, sizeof(*o));
 	o->state = POWER_UNKNOWN;
 	split_lines(out, &lo);
+	/* ipmitool -Y prompts "Key: " on stderr (no newline) before it
+	 * reads the K_g from stdin: not part of what ipmitool said. */
+	if (err != NULL && strncmp(err, IPMI_KG_PROMPT,
+	    strlen(IPMI_KG_PROMPT)) == 0)
+		err += strlen(IPMI_KG_PROMPT);
 	split_lines(err, &le);
 	o->raw = make_raw(&lo, &le);
 
@@ -1091,7 +1220,13 @@ ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 	if (exit_status == 0) {
 		want = success_line(op);
 		for (i = 0; i < lo.n; i++) {
-			if (op == IPMI_OP_STATUS) {
+			if (op == IPMI_OP_BOOTPARAM_GET) {
+				if (ipmi_boot_flags_efi(lo.l[i]) >= 0) {
+					o->boot_efi =
+					    ipmi_boot_flags_efi(lo.l[i]) == 1;
+					goto done;
+				}
+			} else if (op == IPMI_OP_STATUS) {
 				if (strcmp(lo.l[i], "Chassis Power is on") == 0)
 					o->state = POWER_ON;
 				else if (strcmp(lo.l[i],
@@ -1139,6 +1274,32 @@ ipmi_classify(enum ipmi_op op, int exit_status, bool timed_out,
 done:
 	free_lines(&lo);
 	free_lines(&le);
+}
+
+int
+ipmi_boot_flags_efi(const char *out)
+{
+	static const char tag[] = "Boot parameter data:";
+	const char *p;
+	int hi, lo;
+
+	if (out == NULL)
+		return -1;
+	for (p = out; (p = strstr(p, tag)) != NULL; p += sizeof tag - 1) {
+		/* At the start of a line only. */
+		if (p != out && p[-1] != '\n')
+			continue;
+		p += sizeof tag - 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]))
+			return -1;
+		hi = hexval(p[0]);
+		lo = hexval(p[1]);
+		return ((hi << 4 | lo) & 0x20) != 0 ? 1 : 0;
+	}
+	return -1;
 }
 
 /* Free message and raw; o is zeroed. */

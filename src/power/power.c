@@ -507,10 +507,10 @@ power_get_stats(const struct power *pw, struct power_stats *st)
 	st->running = pw->running;
 	st->waiting = 0;
 	TAILQ_FOREACH(b, &pw->bmcs, entry) {
-		const struct bmc_cmd *c;
+		const struct bmc_run *run;
 
-		TAILQ_FOREACH(c, &b->pending, entry)
-			st->waiting++;
+		TAILQ_FOREACH(run, &b->pending, entry)
+			st->waiting += run->nwaiters;
 		if (bmc_quarantined(b))
 			st->quarantined++;
 	}

@@ -38,22 +38,42 @@ struct power_settings {
 
 /* --- BMC table and scheduler (bmc.c) ------------------------------------- */
 struct bmc_cmd;
+struct bmc_run;
 
 /* Result of one ipmitool run on a BMC; valid during the callback. */
 typedef void (*bmc_cmd_cb)(struct bmc_cmd *, const struct ipmi_outcome *,
 	    void *arg);
 
+/* One caller waiting for the outcome of a run. */
 struct bmc_cmd {
-	TAILQ_ENTRY(bmc_cmd)	 entry;
-	struct bmc		*bmc;
+	TAILQ_ENTRY(bmc_cmd)	 entry;		/* run->waiters */
+	struct bmc_run		*run;
 	enum ipmi_op		 op;
 	const struct ipmi_params *params;	/* borrowed from the caller */
 	bmc_cmd_cb		 cb;
 	void			*arg;
+};
+TAILQ_HEAD(bmc_cmd_list, bmc_cmd);
+
+/*
+ * One ipmitool run on a BMC, queued or running.  Queries for the same
+ * BMC with the same session parameters join a shared run that has not
+ * finished yet and all get its outcome; actions always get a run of
+ * their own.  The run uses its first waiter's parameters.
+ */
+struct bmc_run {
+	TAILQ_ENTRY(bmc_run)	 entry;		/* bmc->pending while queued */
+	struct bmc		*bmc;
+	enum ipmi_op		 op;
+	bool			 shared;	/* queries may join */
+	bool			 abandoned;	/* every waiter left: killed */
+	bool			 timeout_noted;	/* a deadline counted it */
+	struct bmc_cmd_list	 waiters;
+	int			 nwaiters;
 	struct proc		*proc;		/* while running */
 	bool			 suspect;	/* counted in running_suspect */
 };
-TAILQ_HEAD(bmc_cmd_list, bmc_cmd);
+TAILQ_HEAD(bmc_run_list, bmc_run);
 
 struct bmc {
 	TAILQ_ENTRY(bmc)	 entry;		/* power->bmcs */
@@ -61,8 +81,8 @@ struct bmc {
 	bool			 in_ready;
 	struct power		*pw;
 	char			*key;		/* "address:port" */
-	struct bmc_cmd_list	 pending;
-	struct bmc_cmd		*running;
+	struct bmc_run_list	 pending;
+	struct bmc_run		*running;
 	uint64_t		 last_end_ms;
 	struct event		*gap_timer;
 	/* health */
@@ -84,11 +104,20 @@ void	bmc_observe_run(struct bmc *, enum ipmi_op, const struct ipmi_outcome *,
 
 /* Find or create the entry for a BMC. */
 struct bmc *bmc_get(struct power *, const char *address, int port);
-/* Queue one ipmitool run; cb is always called later (never inside).
- * The command can be cancelled with bmc_cmd_cancel (cb then runs with
- * IPMI_FAIL_OTHER "cancelled"). */
+/*
+ * Queue one ipmitool run; cb is always called later (never inside).
+ * shareable (queries): join a queued or running run of the same op whose
+ * session parameters match (ipmi_params_same_session) and share its
+ * outcome.  The command can be cancelled with bmc_cmd_cancel (cb is then
+ * never called; the run is killed when no one else waits for it).
+ */
 struct bmc_cmd *bmc_submit(struct bmc *, enum ipmi_op, const struct ipmi_params *,
-	    bmc_cmd_cb cb, void *arg);
+	    bool shareable, bmc_cmd_cb cb, void *arg);
+/* True while the command's ipmitool is running. */
+bool	bmc_cmd_running(const struct bmc_cmd *);
+/* A caller's deadline cut the command short: count the failure in the
+ * BMC's health once per run, however many waiters share it. */
+void	bmc_cmd_note_timeout(struct bmc_cmd *, const struct ipmi_outcome *);
 void	bmc_cmd_cancel(struct bmc_cmd *);
 /* Count an outcome in the BMC's health (bmc.c does it for every run it
  * finishes; action.c for a run its deadline cut short). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <arpa/inet.h>
 #include <zlib.h>
@@ -733,59 +734,214 @@ amp_error_new(const char *tag, const char *code, const char *description)
 	return b;
 }
 
-static int
-is_secret_key(const char *k)
+/*
+ * Secret-bearing argument names, matched case-insensitively at every
+ * level of a described box: its own keys, the keys of boxes nested in
+ * AmpList / CompressedAmpList values, and the keys of JSON objects
+ * (StructureAsJSON such as a power context, or a JSON string).  A name
+ * matches when it is in secret_names or contains one of secret_parts;
+ * masking too much costs a debug line, too little leaks a password.
+ */
+static const char *const secret_names[] = {
+	"power_pass", "k_g", "omapi_key", "secret", "token", "message",
+	"digest", "salt", "password", "key", NULL
+};
+static const char *const secret_parts[] = {
+	"pass", "secret", "token", "_key", "k_g", "credential", NULL
+};
+
+#define DESCRIBE_VALUE_MAX	120	/* printable value shown */
+#define DESCRIBE_NESTED_MAX	2048	/* a nested rendering shown */
+#define DESCRIBE_DEPTH_MAX	4
+#define DESCRIBE_INFLATE_MAX	(256 * 1024)
+
+bool
+amp_key_is_secret(const char *k)
 {
-	static const char *const keys[] = { "power_pass", "context",
-	    "message", "digest", "salt", "secret", "k_g", "token_secret",
-	    NULL };
 	size_t i;
 
-	for (i = 0; keys[i] != NULL; i++) {
-		if (strcmp(k, keys[i]) == 0)
-			return 1;
+	for (i = 0; secret_names[i] != NULL; i++)
+		if (strcasecmp(k, secret_names[i]) == 0)
+			return true;
+	for (i = 0; secret_parts[i] != NULL; i++)
+		if (strcasestr(k, secret_parts[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* Replace the value of every secret key in j, at any depth. */
+static void
+json_mask_secrets(json_t *j, int depth)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (depth > 32)
+		return;
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v) {
+			if (amp_key_is_secret(k) && !json_is_null(v))
+				json_object_set_new(j, k, json_string("<masked>"));
+			else
+				json_mask_secrets(v, depth + 1);
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			json_mask_secrets(v, depth + 1);
 	}
+}
+
+static void describe_box(struct bytes *, const struct amp_box *, int depth);
+
+/* Append s, cut at max bytes (marked "..."). */
+static void
+add_capped(struct bytes *o, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	bytes_add(o, s, n > max ? max : n);
+	if (n > max)
+		bytes_add_str(o, "...");
+}
+
+/* JSON text (already parsed) with secrets masked; 0, or -1 if not JSON. */
+static int
+describe_json(struct bytes *o, json_t *j)
+{
+	char *t;
+
+	if (j == NULL)
+		return -1;
+	json_mask_secrets(j, 0);
+	t = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (t == NULL)
+		return -1;
+	add_capped(o, t, DESCRIBE_NESTED_MAX);
+	free(t);
 	return 0;
+}
+
+/* A list of boxes as [{...}, {...}]. */
+static void
+describe_list(struct bytes *o, struct amp_box **boxes, size_t n, int depth)
+{
+	struct bytes sub;
+	size_t i;
+
+	bytes_init(&sub);
+	bytes_add_str(&sub, "[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			bytes_add_str(&sub, ", ");
+		describe_box(&sub, boxes[i], depth + 1);
+	}
+	bytes_add_str(&sub, "]");
+	bytes_add_u8(&sub, 0);
+	add_capped(o, (const char *)sub.data, DESCRIBE_NESTED_MAX);
+	bytes_free(&sub);
+	amp_list_free(boxes, n);
+}
+
+/*
+ * A value that is not plain text: a nested AmpList, a CompressedAmpList,
+ * or zlib JSON (StructureAsJSON) is shown with its secrets masked;
+ * anything else as <N bytes>.
+ */
+static void
+describe_binary(struct bytes *o, const struct amp_pair *p, int depth)
+{
+	struct amp_box **boxes;
+	struct bytes raw;
+	char tmp[64], *cause = NULL;
+	size_t n;
+
+	if (depth < DESCRIBE_DEPTH_MAX && p->len > 0) {
+		if (amp_list_decode(p->value, p->len, &boxes, &n, &cause) == 0) {
+			describe_list(o, boxes, n, depth);
+			return;
+		}
+		free(cause);
+		cause = NULL;
+		if (amp_clist_decode(p->value, p->len, &boxes, &n, &cause) == 0) {
+			describe_list(o, boxes, n, depth);
+			return;
+		}
+		free(cause);
+		cause = NULL;
+		bytes_init(&raw);
+		if (amp_zlib_inflate(p->value, p->len, DESCRIBE_INFLATE_MAX, &raw,
+		    &cause) == 0) {
+			json_t *j = json_loadb((const char *)raw.data, raw.len,
+			    0, NULL);
+
+			xwipe(raw.data, raw.len);
+			bytes_free(&raw);
+			if (describe_json(o, j) == 0)
+				return;
+		} else {
+			free(cause);
+			bytes_free(&raw);
+		}
+	}
+	snprintf(tmp, sizeof tmp, "<%zu bytes>", p->len);
+	bytes_add_str(o, tmp);
+}
+
+static void
+describe_box(struct bytes *o, const struct amp_box *b, int depth)
+{
+	size_t i, j, show;
+	char tmp[64];
+
+	bytes_add_str(o, "{");
+	for (i = 0; i < b->n; i++) {
+		const struct amp_pair *p = &b->pairs[i];
+		int printable = 1;
+
+		if (i)
+			bytes_add_str(o, ", ");
+		bytes_add_str(o, p->key);
+		bytes_add_str(o, ": ");
+		if (amp_key_is_secret(p->key)) {
+			snprintf(tmp, sizeof tmp, "<%zu bytes>", p->len);
+			bytes_add_str(o, tmp);
+			continue;
+		}
+		for (j = 0; j < p->len; j++) {
+			if (p->value[j] < 0x20 || p->value[j] >= 0x7f) {
+				printable = 0;
+				break;
+			}
+		}
+		if (!printable) {
+			describe_binary(o, p, depth);
+			continue;
+		}
+		/* A JSON string value may hold nested secrets too. */
+		if (p->len > 0 && (p->value[0] == '{' || p->value[0] == '[')) {
+			json_t *js = json_loadb((const char *)p->value, p->len,
+			    0, NULL);
+
+			if (js != NULL && describe_json(o, js) == 0)
+				continue;
+		}
+		show = p->len > DESCRIBE_VALUE_MAX ? DESCRIBE_VALUE_MAX : p->len;
+		bytes_add(o, p->value, show);
+		if (show < p->len)
+			bytes_add_str(o, "...");
+	}
+	bytes_add_str(o, "}");
 }
 
 char *
 amp_box_describe(const struct amp_box *b)
 {
 	struct bytes o;
-	size_t i, j, show;
-	char tmp[64];
 
 	bytes_init(&o);
-	bytes_add_str(&o, "{");
-	for (i = 0; i < b->n; i++) {
-		const struct amp_pair *p = &b->pairs[i];
-		int printable = 1;
-
-		if (i)
-			bytes_add_str(&o, ", ");
-		bytes_add_str(&o, p->key);
-		bytes_add_str(&o, ": ");
-		if (is_secret_key(p->key)) {
-			snprintf(tmp, sizeof tmp, "<%zu bytes>", p->len);
-			bytes_add_str(&o, tmp);
-			continue;
-		}
-		show = p->len > 120 ? 120 : p->len;
-		for (j = 0; j < show; j++) {
-			if (p->value[j] < 0x20 || p->value[j] >= 0x7f)
-				printable = 0;
-		}
-		if (printable)
-			bytes_add(&o, p->value, show);
-		else {
-			snprintf(tmp, sizeof tmp, "<%zu bytes>", p->len);
-			bytes_add_str(&o, tmp);
-			continue;
-		}
-		if (show < p->len)
-			bytes_add_str(&o, "...");
-	}
-	bytes_add_str(&o, "}");
+	describe_box(&o, b, 0);
 	bytes_add_u8(&o, 0);
 	return (char *)bytes_steal(&o, NULL);
 }

@@ -4,6 +4,8 @@
 # State of BMC i: $T/bmc/i/state/{power,boot,events}.
 # BMC_NETNS_<i>=NS BMC_ADDR_<i>=IP: BMC i runs inside namespace NS (one the
 # test created) on IP instead; bmc_ipmitool then asks it from inside NS.
+# BMC_KEY=<ascii, <= 20 chars> start_bmcs ... — those BMCs require that
+# IPMI 2.0 K_g (ipmi_sim's hex form of bmc_key is broken: ASCII only).
 command -v ipmi_sim >/dev/null || skip "ipmi_sim (openipmi) not installed"
 command -v ipmitool >/dev/null || skip "ipmitool not installed"
 [ "$(id -u)" = 0 ] || skip "needs root (BMC port 623)"
@@ -25,12 +27,18 @@ bmc_events() { awk -v w="$2" '$2 == w' "$T/bmc/$1/state/events" 2>/dev/null | wc
 
 # start_bmcs FIRST LAST — start BMCs FIRST..LAST and wait until each answers.
 start_bmcs() {
-	local i d a
+	local i d a kgline
 	for i in $(seq "$1" "$2"); do
 		d=$T/bmc/$i a=$(bmc_addr "$i")
 		bmc_in "$i" ss -Huln "src $a:623" | grep -q . && fail "$a:623 already in use"
 		mkdir -p "$d/state" "$d/sim"
 		echo 0 > "$d/state/power"
+		rm -f "$d/kg"
+		kgline=
+		if [ -n "${BMC_KEY:-}" ]; then
+			printf '%s' "$BMC_KEY" > "$d/kg"
+			kgline="bmc_key \"$BMC_KEY\""
+		fi
 		: > "$d/state/events"
 		cat > "$d/lan.conf" <<-CONF
 		name "bmc$i"
@@ -43,6 +51,7 @@ start_bmcs() {
 		    allowed_auths_operator md2 md5 straight
 		    allowed_auths_admin md2 md5 straight
 		    guid a123456789abcdefa123456789abcdef
+		    $kgline
 		  endlan
 		  chassis_control "$HELPERS/bmc_chassis.sh $d/state"
 		  user 2 true "admin"    "adminpw" admin    10
@@ -51,8 +60,8 @@ start_bmcs() {
 		CONF
 		local ns; ns=$(bmc_netns "$i")
 		# ip netns exec execs ipmi_sim: $! is the simulator itself
-		${ns:+ip netns exec "$ns"} ipmi_sim -c "$d/lan.conf" -f "$HELPERS/bmc.emu" \
-			-s "$d/sim" -n >"$d/sim.log" 2>&1 </dev/null &
+		${ns:+ip netns exec "$ns"} env -u BMC_KEY ipmi_sim -c "$d/lan.conf" \
+			-f "$HELPERS/bmc.emu" -s "$d/sim" -n >"$d/sim.log" 2>&1 </dev/null &
 		echo $! > "$d/pid"
 		register_pid "$(cat "$d/pid")"
 	done
@@ -64,9 +73,10 @@ start_bmcs() {
 
 # bmc_ipmitool I ARGS — a direct ipmitool call (test-side checks only).
 bmc_ipmitool() {
-	local i=$1; shift
+	local i=$1 kg=(); shift
+	[ -f "$T/bmc/$i/kg" ] && kg=(-k "$(cat "$T/bmc/$i/kg")")
 	bmc_in "$i" ipmitool -I lanplus -C 3 -N 1 -R 1 -H "$(bmc_addr "$i")" -U admin \
-		-P adminpw "$@" </dev/null
+		-P adminpw "${kg[@]}" "$@" </dev/null
 }
 bmc_pid() { cat "$T/bmc/$1/pid"; }
 

@@ -276,6 +276,66 @@ test_describe_masks_secrets(void **st)
 	amp_box_free(b);
 }
 
+/* Every secret, at every depth: top-level, in AmpList and
+ * CompressedAmpList entries, in zlib JSON (a power context) and in a JSON
+ * string; everything else stays readable. */
+static void
+test_describe_masks_nested(void **st)
+{
+	struct amp_box *b = amp_box_new(), *peer = amp_box_new(),
+	    *node = amp_box_new(), *lst[1];
+	struct bytes list, clist;
+	json_t *ctx;
+	char *d, *cause = NULL;
+
+	amp_box_put_str(b, "_command", "ConfigureDHCPv4");
+	amp_box_put_str(b, "omapi_key", "OMAPIKEY-s3cret==");
+	amp_box_put_str(b, "Secret_Token", "tok-abc");
+	amp_box_put_str(peer, "name", "failover-vlan-5");
+	amp_box_put_str(peer, "omapi_key", "PEERKEY-zzz");
+	lst[0] = peer;
+	bytes_init(&list);
+	assert_int_equal(amp_list_encode(lst, 1, &list, &cause), 0);
+	amp_box_put(b, "failover_peers", list.data, list.len);
+	ctx = json_pack("{s:s, s:s, s:{s:s, s:[{s:s}]}}", "power_address",
+	    "10.0.0.9", "power_pass", "PW-hunter2", "nested", "k_g",
+	    "0xKG1234", "deeper", "password", "PW-deep");
+	assert_int_equal(amp_box_put_json(node, "context", ctx), 0);
+	amp_box_put_str(node, "system_id", "abc123");
+	amp_box_put_str(node, "power_parameters",
+	    "{\"power_user\": \"admin\", \"power_pass\": \"PW-json\"}");
+	lst[0] = node;
+	bytes_init(&clist);
+	assert_int_equal(amp_clist_encode(lst, 1, &clist, &cause), 0);
+	amp_box_put(b, "hosts", clist.data, clist.len);
+
+	d = amp_box_describe(b);
+	assert_null(strstr(d, "OMAPIKEY"));
+	assert_null(strstr(d, "tok-abc"));
+	assert_null(strstr(d, "PEERKEY"));
+	assert_null(strstr(d, "PW-"));
+	assert_null(strstr(d, "KG1234"));
+	assert_non_null(strstr(d, "ConfigureDHCPv4"));
+	assert_non_null(strstr(d, "failover-vlan-5"));
+	assert_non_null(strstr(d, "10.0.0.9"));
+	assert_non_null(strstr(d, "abc123"));
+	assert_non_null(strstr(d, "admin"));
+	free(d);
+
+	assert_true(amp_key_is_secret("omapi_key"));
+	assert_true(amp_key_is_secret("POWER_PASS"));
+	assert_true(amp_key_is_secret("k_g"));
+	assert_true(amp_key_is_secret("api_token"));
+	assert_false(amp_key_is_secret("hostname"));
+	assert_false(amp_key_is_secret("power_address"));
+	json_decref(ctx);
+	bytes_free(&list);
+	bytes_free(&clist);
+	amp_box_free(b);
+	amp_box_free(peer);
+	amp_box_free(node);
+}
+
 int
 main(void)
 {
@@ -286,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_describe_masks_secrets),
+		cmocka_unit_test(test_describe_masks_nested),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,54 @@ slurp(const char *path)
 
 /* --- parameters -------------------------------------------------------- */
 
+/* Queries share a run only when they would open the same session. */
+static void
+test_same_session(void **state)
+{
+	static const char *base = "{\"power_address\": \"10.0.0.1\", "
+	    "\"power_user\": \"admin\", \"power_pass\": \"pw\", \"k_g\": "
+	    "\"0x4b47\", \"cipher_suite_id\": \"3\"";
+	static const struct {
+		const char	*extra;
+		bool		 same;
+	} cases[] = {
+		{ "", true },
+		/* node-side keys do not change the session */
+		{ ", \"power_boot_type\": \"efi\"", true },
+		{ ", \"power_off_mode\": \"soft\"", true },
+		{ ", \"mac_address\": \"00:11:22:33:44:55\"", true },
+		{ ", \"system_id\": \"other\"", true },
+		/* session keys do (later keys override the base's) */
+		{ ", \"power_pass\": \"other\"", false },
+		{ ", \"power_user\": \"root\"", false },
+		{ ", \"k_g\": \"0x4b48\"", false },
+		{ ", \"k_g\": null", false },
+		{ ", \"power_address\": \"10.0.0.1:624\"", false },
+		{ ", \"power_driver\": \"LAN\"", false },
+		{ ", \"cipher_suite_id\": \"17\"", false },
+		{ ", \"privilege_level\": \"ADMIN\"", false },
+		{ ", \"workaround_flags\": [\"intel20\"]", false },
+	};
+	struct ipmi_params a, b;
+	char *cause, *js;
+	size_t i;
+
+	xasprintf(&js, "%s}", base);
+	assert_int_equal(params(js, &a, &cause), 0);
+	free(js);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xasprintf(&js, "%s%s}", base, cases[i].extra);
+		assert_int_equal(params(js, &b, &cause), 0);
+		if (ipmi_params_same_session(&a, &b) != cases[i].same)
+			fail_msg("case '%s': same_session should be %d",
+			    cases[i].extra, cases[i].same);
+		assert_true(ipmi_params_same_session(&b, &a) == cases[i].same);
+		ipmi_params_clear(&b);
+		free(js);
+	}
+	ipmi_params_clear(&a);
+}
+
 static void
 test_params_defaults(void **state)
 {
@@ -443,21 +491,21 @@ test_argv_shapes(void **state)
 		{ "{\"power_address\": \"10.0.0.5:6230\", \"cipher_suite_id\": "
 		    "\"17\", \"k_g\": \"" KG "\"}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -p 6230 -f /dev/fd/3 "
-		    "-L OPERATOR -C 17 -K -N 2 -R 3 -v chassis power "
+		    "-L OPERATOR -C 17 -Y -N 2 -R 3 -v chassis power "
 		    "status" },
 		{ "{\"power_address\": \"10.0.0.5:623\", \"cipher_suite_id\": "
 		    "12, \"k_g\": \"0xDEADbeef01\"}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 12 -y DEADbeef01 -N 2 -R 3 -v chassis power status" },
-		/* Not hex after 0x: ipmitool -y would refuse it; ascii. */
+		    "-C 12 -Y -N 2 -R 3 -v chassis power status" },
+		/* Not hex after 0x: an ASCII key. */
 		{ "{\"power_address\": \"10.0.0.5\", \"k_g\": \"0xZZ\"}",
 		    IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 3 -K -N 2 -R 3 -v chassis power status" },
+		    "-C 3 -Y -N 2 -R 3 -v chassis power status" },
 		{ "{\"power_address\": \"10.0.0.5\", \"k_g\": \"0x\"}",
 		    IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
-		    "-C 3 -K -N 2 -R 3 -v chassis power status" },
+		    "-C 3 -Y -N 2 -R 3 -v chassis power status" },
 		{ "{\"power_address\": \"10.0.0.5\", \"workaround_flags\": "
 		    "[\"opensesspriv\", \"intel20\"]}", IPMI_OP_STATUS, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
@@ -476,6 +524,9 @@ test_argv_shapes(void **state)
 		    "\"legacy\"}", IPMI_OP_BOOTDEV_PXE, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
 		    "-C 3 -N 2 -R 3 -v chassis bootdev pxe" },
+		{ "{\"power_address\": \"10.0.0.5\"}", IPMI_OP_BOOTPARAM_GET, 1,
+		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
+		    "-C 3 -N 2 -R 3 -v chassis bootparam get 5" },
 		{ "{\"power_address\": \"10.0.0.5\", \"power_boot_type\": "
 		    "\"efi\"}", IPMI_OP_BOOTDEV_PXE, 1,
 		    "ipmitool -I lanplus -H 10.0.0.5 -f /dev/fd/3 -L OPERATOR "
@@ -649,6 +700,18 @@ static const struct corpus_case {
 	{ "lan_power_off", IPMI_OP_OFF, IPMI_FAIL_NONE, 0, NULL, NULL },
 	{ "lan_bootdev_pxe", IPMI_OP_BOOTDEV_PXE, IPMI_FAIL_NONE, 0,
 	    NULL, NULL },
+	/* Boot flags (power_boot_type auto reads them first). */
+	{ "bootparam_get5", IPMI_OP_BOOTPARAM_GET, IPMI_FAIL_NONE, 0,
+	    NULL, NULL },
+	{ "bootparam_get5_pxe", IPMI_OP_BOOTPARAM_GET, IPMI_FAIL_NONE, 0,
+	    NULL, NULL },
+	{ "operator_bootparam_get5", IPMI_OP_BOOTPARAM_GET, IPMI_FAIL_NONE,
+	    0, NULL, NULL },
+	{ "wrong_password_bootparam_get5", IPMI_OP_BOOTPARAM_GET,
+	    IPMI_FAIL_AUTH, 0, AUTHP "Incorrect password", "RAKP 2 HMAC" },
+	/* -Y's "Key: " prompt glued to the first stderr line. */
+	{ "kg_prompt_wrong", IPMI_OP_STATUS, IPMI_FAIL_AUTH, 0,
+	    AUTHP "Incorrect K_g key", "RAKP 4 message" },
 
 	{ "wrong_password", IPMI_OP_STATUS, IPMI_FAIL_AUTH, 0,
 	    AUTHP "Incorrect password.  Check BMC configuration and try "
@@ -763,6 +826,57 @@ test_corpus(void **state)
 		free(out);
 		free(err);
 	}
+}
+
+/* The BIOS boot type of the boot flags: real captures (ipmi_sim keeps
+ * no EFI bit: legacy) and the EFI form ipmitool prints for bit 0x20 of
+ * the first data byte (lib/ipmi_chassis.c). */
+static void
+test_boot_flags(void **state)
+{
+	static const char *legacy[] = { "bootparam_get5", "bootparam_get5_pxe",
+	    "operator_bootparam_get5" };
+	struct ipmi_outcome o;
+	char *out, *err;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < RACKD_NELEM(legacy); i++) {
+		load_case(legacy[i], &out, &err, &rc);
+		assert_int_equal(ipmi_boot_flags_efi(out), 0);
+		ipmi_classify(IPMI_OP_BOOTPARAM_GET, rc, false, out, err, &o);
+		assert_int_equal(o.fail, IPMI_FAIL_NONE);
+		assert_false(o.boot_efi);
+		ipmi_outcome_clear(&o);
+		free(out);
+		free(err);
+	}
+	out = "Boot parameter version: 1\n"
+	    "Boot parameter 5 is valid/unlocked\n"
+	    "Boot parameter data: a004000000\n"
+	    " Boot Flags :\n"
+	    "   - Boot Flag Valid\n"
+	    "   - Options apply to only next boot\n"
+	    "   - BIOS EFI boot \n"
+	    "   - Boot Device Selector : Force PXE\n";
+	assert_int_equal(ipmi_boot_flags_efi(out), 1);
+	ipmi_classify(IPMI_OP_BOOTPARAM_GET, 0, false, out, "", &o);
+	assert_int_equal(o.fail, IPMI_FAIL_NONE);
+	assert_true(o.boot_efi);
+	ipmi_outcome_clear(&o);
+	/* EFI bit without the valid bit: still the machine's type. */
+	assert_int_equal(ipmi_boot_flags_efi("Boot parameter data: 2000000000"),
+	    1);
+	assert_int_equal(ipmi_boot_flags_efi("Boot parameter data: 8000000000"),
+	    0);
+	assert_int_equal(ipmi_boot_flags_efi("Boot parameter data: zz"), -1);
+	assert_int_equal(ipmi_boot_flags_efi("x Boot parameter data: 20"), -1);
+	assert_int_equal(ipmi_boot_flags_efi(""), -1);
+	/* exit 0 without the data line is not a success */
+	ipmi_classify(IPMI_OP_BOOTPARAM_GET, 0, false, "something else\n", "",
+	    &o);
+	assert_int_equal(o.fail, IPMI_FAIL_OTHER);
+	ipmi_outcome_clear(&o);
 }
 
 /* Every captured case is asserted: nothing in the corpus goes unread. */
@@ -1000,51 +1114,123 @@ test_classify_state_and_raw(void **state)
 	free(big);
 }
 
-/* An ASCII k_g travels in the environment (-K), never on argv. */
+/* A K_g, hex or ASCII, travels on stdin for -Y: never on argv. */
 static void
-test_kg_env(void **st)
+test_kg_input(void **st)
 {
 	static const struct {
-		const char *js, *env;
+		const char *js, *in;
+		size_t inlen;
 	} t[] = {
 		{ "{\"power_address\": \"h\", \"k_g\": \"" KG "\"}",
-		  "IPMI_KGKEY=" KG },
-		{ "{\"power_address\": \"h\", \"k_g\": \"0xabcdef\"}", NULL },
-		{ "{\"power_address\": \"h\"}", NULL },
+		  KG "\n", sizeof KG },
+		/* hex decoded to its bytes; trailing zero bytes are padding */
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x3132614200\"}",
+		  "12aB\n", 5 },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0xDEADbeef01\"}",
+		  "\xde\xad\xbe\xef\x01\n", 6 },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0xZZ\"}", "0xZZ\n", 5 },
+		/* 20 bytes exactly */
+		{ "{\"power_address\": \"h\", \"k_g\": "
+		  "\"0x4142434445464748494a4b4c4d4e4f5051525354\"}", NULL, 0 },
+		{ "{\"power_address\": \"h\"}", NULL, 0 },
+		/* lan (IPMI 1.5) has no K_g */
 		{ "{\"power_address\": \"h\", \"power_driver\": \"LAN\", "
-		  "\"k_g\": \"" KG "\"}", NULL },
+		  "\"k_g\": \"" KG "\"}", NULL, 0 },
+	};
+	static const struct {
+		const char *js, *cause;
+	} bad[] = {
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x123\"}", "odd" },
+		{ "{\"power_address\": \"h\", \"k_g\": "
+		  "\"0x0102030405060708090a0b0c0d0e0f101112131415\"}", "20" },
+		{ "{\"power_address\": \"h\", \"k_g\": "
+		  "\"abcdefghijklmnopqrstu\"}", "20" },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x410a42\"}",
+		  "line break" },
+		{ "{\"power_address\": \"h\", \"k_g\": \"0x41004200\"}",
+		  "zero byte" },
 	};
 	struct ipmi_params p;
 	json_error_t je;
 	json_t *j;
-	char **argv, *env, *cause = NULL;
-	size_t i, k;
+	char **argv, *in, *cause = NULL;
+	size_t i, k, len;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		j = json_loads(t[i].js, 0, &je);
 		assert_non_null(j);
-		assert_int_equal(ipmi_params_from_json(j, &p, &cause), 0);
-		env = ipmi_kg_env(&p);
-		if (t[i].env == NULL)
-			assert_null(env);
-		else
-			assert_string_equal(env, t[i].env);
+		if (ipmi_params_from_json(j, &p, &cause) != 0)
+			fail_msg("%s: %s", t[i].js, cause);
+		in = ipmi_kg_input(&p, &len);
+		if (i == 4) {
+			assert_non_null(in);
+			assert_int_equal(len, 21);
+			assert_int_equal(in[0], 'A');
+			assert_int_equal(in[19], 'T');
+		} else if (t[i].in == NULL)
+			assert_null(in);
+		else {
+			assert_int_equal(len, t[i].inlen);
+			assert_memory_equal(in, t[i].in, len);
+		}
 		argv = ipmi_argv("/usr/bin/ipmitool", &p, IPMI_OP_STATUS, 3, NULL);
-		for (k = 0; argv[k] != NULL; k++)
+		for (k = 0; argv[k] != NULL; k++) {
 			assert_null(strstr(argv[k], KG));
+			assert_null(strstr(argv[k], "DEAD"));
+			assert_null(strstr(argv[k], "3132"));
+			assert_string_not_equal(argv[k], "-y");
+			assert_string_not_equal(argv[k], "-K");
+			assert_string_not_equal(argv[k], "-k");
+		}
 		ipmi_argv_free(argv);
-		free(env);
+		free(in);
 		ipmi_params_clear(&p);
 		json_decref(j);
 	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		j = json_loads(bad[i].js, 0, &je);
+		assert_non_null(j);
+		cause = NULL;
+		assert_int_equal(ipmi_params_from_json(j, &p, &cause), -1);
+		if (strstr(cause, bad[i].cause) == NULL)
+			fail_msg("%s: cause '%s' lacks '%s'", bad[i].js, cause,
+			    bad[i].cause);
+		/* never the key itself */
+		assert_null(strstr(cause, "0x"));
+		assert_null(strstr(cause, "abcdef"));
+		free(cause);
+		json_decref(j);
+	}
+}
+
+/* -Y's "Key: " prompt (stderr, no newline) is not ipmitool's verdict. */
+static void
+test_classify_kg_prompt(void **st)
+{
+	struct ipmi_outcome o;
+
+	ipmi_classify(IPMI_OP_STATUS, 0, false, "Chassis Power is off\n",
+	    "Key: ", &o);
+	assert_int_equal(o.fail, IPMI_FAIL_NONE);
+	assert_int_equal(o.state, POWER_OFF);
+	ipmi_outcome_clear(&o);
+	ipmi_classify(IPMI_OP_STATUS, 1, false, "",
+	    "Key: Activate Session command failed\n", &o);
+	assert_int_equal(o.fail, IPMI_FAIL_AUTH);
+	assert_null(strstr(o.message, "Key:"));
+	ipmi_outcome_clear(&o);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kg_env),
+		cmocka_unit_test(test_kg_input),
+		cmocka_unit_test(test_boot_flags),
+		cmocka_unit_test(test_classify_kg_prompt),
 		cmocka_unit_test(test_params_defaults),
+		cmocka_unit_test(test_same_session),
 		cmocka_unit_test(test_params_values),
 		cmocka_unit_test(test_params_address),
 		cmocka_unit_test(test_params_workarounds),

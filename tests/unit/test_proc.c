@@ -360,6 +360,43 @@ test_input(void **state)
 	rec_clear(&r3);
 }
 
+/* Several inputs, each on its own descriptor, and a child in a session
+ * of its own: no controlling terminal, so a getpass() prompt reads stdin
+ * (ipmitool -Y gets its K_g that way). */
+static void
+test_more_inputs_new_session(void **state)
+{
+	struct ctx *c = *state;
+	char key[] = "K3y\n";
+	struct proc_input more[2] = {
+		{ .data = key, .len = 4, .fd = 0 },
+		{ .data = "seven\n", .len = 6, .fd = 7 },
+	};
+	/* Fields 6 and 7 of /proc/self/stat: session id and tty (0 = none);
+	 * $$ is the shell, so the session id must be its own pid. */
+	struct proc_spec s1 = { .path = "/bin/sh", .argv = ARGV("sh", "-c",
+	    "cat /dev/fd/3; cat; cat /dev/fd/7; "
+	    "set -- $(cut -d' ' -f6,7 /proc/$$/stat); "
+	    "[ \"$1\" = $$ ] && [ \"$2\" = 0 ] && echo nosid-ok; "
+	    "ls /proc/$$/fd | tr '\\n' ' '"),
+	    .input = "pw\n", .input_len = 3, .input_fd = 3,
+	    .more_inputs = more, .n_more_inputs = 2, .new_session = true };
+	struct rec r1 = { 0 };
+
+	start(c, &r1, &s1);
+	memset(key, 'X', 3);	/* the runner made its own copy */
+	run(c);
+	assert_true(r1.res.exited);
+	assert_int_equal(r1.res.exit_status, 0);
+	if (strncmp(r1.out, "pw\nK3y\nseven\nnosid-ok\n", 22) != 0)
+		fail_msg("unexpected output: %s", r1.out);
+	/* 0-2, the two pipes at 3 and 7, and ls's own directory fd. */
+	assert_non_null(strstr(r1.out, "0 1 2 3 "));
+	assert_non_null(strstr(r1.out, " 7 "));
+	assert_null(strstr(r1.out, " 4 "));
+	rec_clear(&r1);
+}
+
 static void
 test_bad_spec(void **state)
 {
@@ -394,6 +431,19 @@ test_bad_spec(void **state)
 	assert_null(proc_start(c->r, &spec, done_cb, NULL, &cause));
 	assert_non_null(cause);
 	free(cause);
+	cause = NULL;
+
+	/* Two inputs on one descriptor. */
+	{
+		struct proc_input more = { .data = "y", .len = 1, .fd = 3 };
+
+		spec = (struct proc_spec){ .path = "/bin/cat",
+		    .argv = ARGV("cat"), .input = "x", .input_len = 1,
+		    .input_fd = 3, .more_inputs = &more, .n_more_inputs = 1 };
+		assert_null(proc_start(c->r, &spec, done_cb, NULL, &cause));
+		assert_non_null(strstr(cause, "two inputs"));
+		free(cause);
+	}
 }
 
 static void
@@ -674,6 +724,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_process_group, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_more_inputs_new_session,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_spec, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_inherited_fds, setup,
