@@ -1,6 +1,11 @@
 /*
- * leases.h — DHCP lease reporting: Kea run_script -> rackd-lease-hook ->
- * rackd -> on-disk spool -> UpdateLeases to the region.
+ * leases.h — DHCP lease reporting: Kea -> rackd -> on-disk spool ->
+ * UpdateLeases to the region.  Kea hands events over one of two ways
+ * (dhcp.lease_hook): the hook library rackd-lease-hook.so appends them to
+ * the hook spool file and nudges rackd's socket with an empty datagram
+ * ("library", no process per event); or run_script starts the program
+ * rackd-lease-hook per event, which sends each as a datagram and falls
+ * back to the same file ("script").
  *
  * Three layers, each usable on its own:
  *

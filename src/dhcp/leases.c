@@ -1,6 +1,7 @@
 /*
- * leases.c — the lease reporting service: rackd-lease-hook datagrams on
- * <run_dir>/lease.sock -> the spool in <data_dir>/dhcp -> UpdateLeases.
+ * leases.c — the lease reporting service: the hook library's spool file
+ * and nudges, or rackd-lease-hook datagrams, on <run_dir>/lease.sock ->
+ * the spool in <data_dir>/dhcp -> UpdateLeases.
  *
  * MAAS's LeaseSocketService keeps notifications in memory and drops a
  * batch when no region answers within 30 s; here every event is spooled
@@ -17,9 +18,11 @@
  * Anything else (no region, timeout, lost connection) keeps the batch and
  * retries it after LEASES_RETRY_MS, or at once on leases_region_up().
  *
- * The hook falls back to <data_dir>/dhcp/lease-hook.spool when the socket
- * is missing or full; that file is imported at start and whenever the
- * once-a-second tick sees it.
+ * The hook library always writes <data_dir>/dhcp/lease-hook.spool and
+ * sends an empty datagram (a nudge) on which that file is imported at
+ * once; the run_script program falls back to the file when the socket is
+ * missing or full.  The file is also imported at start and whenever the
+ * once-a-second tick sees it (a nudge lost while rackd was down).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
