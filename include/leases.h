@@ -249,9 +249,10 @@ void	lease_lines_free(struct lease_lines *);
  * its lock, in one write; then, when nudge_sock is set, nudge rackd there
  * (lease_hookfile_nudge) and fdatasync only if that fails (rackd absent:
  * nobody imports the file soon); with nudge_sock NULL always fdatasync.
- * Bounded: the lock is tried for about 100 ms.  Thread-safe (each call
- * opens its own descriptor).  0, or -1 with *cause (the lines may then be
- * lost: say so).
+ * The lock covers the write only and is tried for about 200 ms, then the
+ * write goes ahead without it.  Thread-safe (each call opens its own
+ * descriptor).  0, or -1 with *cause (the lines may then be lost: say
+ * so).
  */
 int	lease_hookfile_append(const char *path, const char *buf, size_t len,
 	    const char *nudge_sock, char **cause);

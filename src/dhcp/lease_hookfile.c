@@ -28,7 +28,7 @@
 #include "leases.h"
 #include "xmalloc.h"
 
-#define HOOKFILE_LOCK_TRIES	50	/* x 2 ms: rackd holds it for one read */
+#define HOOKFILE_LOCK_TRIES	100	/* x 2 ms; held for one write() */
 #define HOOKFILE_REOPEN_TRIES	5
 
 int
@@ -124,10 +124,17 @@ lease_lines_free(struct lease_lines *ll)
 	memset(ll, 0, sizeof(*ll));
 }
 
-/* Open the file and lock it, making sure the locked file is still the one
- * at path (rackd renames it away to import it).  -1 with *cause. */
+/*
+ * Open the file and lock it, making sure the locked file is still the one
+ * at path (rackd renames it away to import it, takes the lock once and
+ * lets it go).  The lock covers one write() only, so waits are short; if
+ * it still cannot be had within the bound (something holds it for long),
+ * go on without it: O_APPEND writes do not interleave anyway, and losing
+ * the events for sure is worse than the small chance that an import
+ * misses them.  *locked says which.  -1 with *cause.
+ */
 static int
-open_locked(const char *path, char **cause)
+open_locked(const char *path, int *locked, char **cause)
 {
 	struct stat fst, pst;
 	struct timespec ts = { 0, 2000000 };
@@ -140,13 +147,17 @@ open_locked(const char *path, char **cause)
 			xasprintf(cause, "open %s: %s", path, strerror(errno));
 			return -1;
 		}
+		*locked = 1;
 		for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
-			if ((errno != EWOULDBLOCK && errno != EINTR) ||
-			    tries >= HOOKFILE_LOCK_TRIES) {
+			if (errno != EWOULDBLOCK && errno != EINTR) {
 				xasprintf(cause, "lock %s: %s", path,
 				    strerror(errno));
 				close(fd);
 				return -1;
+			}
+			if (tries >= HOOKFILE_LOCK_TRIES) {
+				*locked = 0;
+				break;
 			}
 			nanosleep(&ts, NULL);
 		}
@@ -191,11 +202,11 @@ lease_hookfile_append(const char *path, const char *buf, size_t len,
 {
 	struct stat st;
 	ssize_t w;
-	int fd, rc = 0;
+	int fd, locked, rc = 0;
 
 	if (len == 0)
 		return 0;
-	if ((fd = open_locked(path, cause)) == -1)
+	if ((fd = open_locked(path, &locked, cause)) == -1)
 		return -1;
 	if (fstat(fd, &st) == 0 && st.st_size > LEASE_HOOKFILE_MAX) {
 		xasprintf(cause, "%s is over %ld bytes (rackd not importing "
@@ -213,18 +224,21 @@ lease_hookfile_append(const char *path, const char *buf, size_t len,
 		close(fd);
 		return -1;
 	}
+	/* The lines are in the file (in the page cache, so they survive
+	 * any process dying): let the other writers in before syncing. */
+	if (locked)
+		(void)flock(fd, LOCK_UN);
 	/*
 	 * Durability as with the datagram path: while rackd takes the nudge
 	 * it imports the file into its own spool and fsyncs that within one
 	 * loop turn; when it is not there (down or restarting), nobody will
-	 * for a while, so sync here.  Still under the lock, so an import
-	 * never reads a half-synced file.
+	 * for a while, so sync here.
 	 */
 	if ((nudge_sock == NULL || lease_hookfile_nudge(nudge_sock) == -1) &&
 	    fdatasync(fd) == -1) {
 		xasprintf(cause, "fsync %s: %s", path, strerror(errno));
 		rc = -1;
 	}
-	close(fd);	/* drops the lock */
+	close(fd);
 	return rc;
 }
