@@ -44,6 +44,15 @@ LDFLAGS += $(SAN)
 SRCS    := $(sort $(shell find src -name '*.c'))
 TOOL_SRCS := $(sort $(wildcard src/tools/*.c))
 TOOLS   := $(patsubst src/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+# The Kea hook library (see its rule below), when the Kea headers exist.
+CXX     ?= g++
+CXXFLAGS ?=
+KEA_INC ?= /usr/include/kea
+HAVE_KEA_DEV := $(wildcard $(KEA_INC)/hooks/hooks.h)
+KEAHOOK_LIB := $(BUILD)/rackd-lease-hook.so
+ifneq ($(HAVE_KEA_DEV),)
+TOOLS   += $(KEAHOOK_LIB)
+endif
 OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIBOBJS := $(filter-out $(BUILD)/obj/main.o $(patsubst src/%.c,$(BUILD)/obj/%.o,$(TOOL_SRCS)),$(OBJS))
 DEPS    := $(OBJS:.o=.d)
@@ -75,9 +84,39 @@ $(BUILD)/%: $(BUILD)/obj/tools/%.o $(BUILD)/librackd.a
 # event codec and its two libraries (not libsystemd, which alone drags in
 # five more), so a call costs well under a millisecond.
 HOOK_OBJS := $(BUILD)/obj/tools/rackd-lease-hook.o $(BUILD)/obj/dhcp/lease_event.o \
+	     $(BUILD)/obj/dhcp/lease_hookfile.o \
 	     $(BUILD)/obj/region/amp.o $(BUILD)/obj/core/bytes.o $(BUILD)/obj/core/xmalloc.o
 $(BUILD)/rackd-lease-hook: $(HOOK_OBJS)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ -ljansson -lz
+
+# The Kea hook library (issue 12): Kea loads it instead of run_script, so
+# no process runs per lease event.  Minimal C++ callouts (src/keahook/)
+# around rackd's own C (the event codec and the hook spool file), compiled
+# a second time as position-independent code.  Built only where the Kea
+# headers are (Debian: kea-dev, libboost-dev); rackd falls back to
+# run_script without it.
+KEAHOOK_COBJS := $(patsubst %,$(BUILD)/pic/%.o,dhcp/lease_event dhcp/lease_hookfile \
+		 region/amp core/bytes core/xmalloc)
+KEAHOOK_LIBS := -lkea-dhcpsrv -lkea-dhcp++ -lkea-hooks -lkea-cc \
+		-lkea-asiolink -lkea-exceptions -ljansson -lz
+
+# Never sanitized: Kea is not, and an ASan library cannot load into it.
+$(BUILD)/pic/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(SAN),$(CFLAGS)) -fPIC -MMD -MP -c -o $@ $<
+
+$(BUILD)/pic/keahook/%.o: src/keahook/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(CXXFLAGS) $(OPT) -Wall -Wextra -Wno-unused-parameter \
+		$(if $(WERROR),-Werror) -fPIC -Iinclude -I$(KEA_INC) -MMD -MP -c -o $@ $<
+
+$(KEAHOOK_LIB): $(BUILD)/pic/keahook/rackd-lease-hook.o $(KEAHOOK_COBJS) \
+		src/keahook/exports.map
+	$(CXX) -shared $(filter-out $(SAN),$(LDFLAGS)) -Wl,-z,defs -Wl,--as-needed \
+		-Wl,--version-script=src/keahook/exports.map -o $@ \
+		$(filter %.o,$^) $(KEAHOOK_LIBS)
+
+-include $(KEAHOOK_COBJS:.o=.d) $(BUILD)/pic/keahook/rackd-lease-hook.d
 
 # Unit tests: one binary per module, linked against the static library so
 # only the objects a test needs are pulled in.
@@ -146,6 +185,8 @@ $(BUILD)/rackd.conf.5: $(BUILD)/rackd
 install: $(BUILD)/rackd $(BUILD)/rackd.conf.5
 	install -D -m 0755 $(BUILD)/rackd $(DESTDIR)$(SBINDIR)/rackd
 	install -D -m 0755 $(BUILD)/rackd-lease-hook $(DESTDIR)$(PREFIX)/lib/rackd/rackd-lease-hook
+	if [ -f $(KEAHOOK_LIB) ]; then install -D -m 0644 $(KEAHOOK_LIB) \
+		$(DESTDIR)$(PREFIX)/lib/rackd/rackd-lease-hook.so; fi
 	install -D -m 0644 etc/rackd.conf.example $(DESTDIR)$(SYSCONFDIR)/maas/rackd.conf
 	install -D -m 0644 debian/rackd.8 $(DESTDIR)$(MANDIR)/man8/rackd.8
 	install -D -m 0644 $(BUILD)/rackd.conf.5 $(DESTDIR)$(MANDIR)/man5/rackd.conf.5

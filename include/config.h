@@ -54,7 +54,9 @@ struct config_dhcp {
 	char	*kea_dhcp4;		/* kea-dhcp4 binary */
 	char	*kea_dhcp6;		/* kea-dhcp6 binary */
 	char	*hooks_dir;		/* Kea hook libraries */
-	char	*lease_hook;		/* rackd-lease-hook program */
+	char	*lease_hook;		/* "library" or "script" */
+	char	*lease_hook_library;	/* rackd-lease-hook.so (Kea hook) */
+	char	*lease_hook_script;	/* rackd-lease-hook (run_script) */
 	int	 ha_port;		/* HA listener port, the same on every rack */
 	bool	 ha_tls;		/* HA channel over TLS (kea_tls.h) */
 	int	 heartbeat_ms;		/* HA heartbeat-delay */

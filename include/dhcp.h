@@ -7,9 +7,10 @@
  * applied to its supervised Kea process (kea_server.c: skip identical,
  * validate, write atomically, apply, verify, keep the last known-good).
  * Instances no longer planned are stopped; an empty configuration stops
- * the family.  Lease events from Kea's run_script hook reach the region
- * as UpdateLeases through an on-disk spool (leases.c).  The Kea and HA
- * state feed the dhcpd / dhcpd6 lines of UpdateServices.
+ * the family.  Lease events from rackd's Kea hook library (or from
+ * run_script) reach the region as UpdateLeases through an on-disk spool
+ * (leases.c).  The Kea and HA state feed the dhcpd / dhcpd6 lines of
+ * UpdateServices.
  */
 #ifndef DHCP_H
 #define DHCP_H

@@ -115,6 +115,11 @@ struct kea_paths {
 	const char	*run_dir;	/* control sockets */
 	const char	*data_dir;	/* leases under <data_dir>/dhcp/ */
 	const char	*lease_hook;	/* run_script helper; NULL = none */
+	/* The Kea hook library (rackd-lease-hook.so) and its two paths:
+	 * when set, it is loaded instead of run_script. */
+	const char	*lease_hook_lib;
+	const char	*lease_spool;	/* its "spool" parameter */
+	const char	*lease_socket;	/* its "socket" parameter */
 	const char	*hooks_dir;	/* NULL = KEA_HOOKS_DIR */
 	int		 ha_port;	/* 0 = KEA_HA_PORT_DEFAULT */
 	/* HA over TLS with the credentials kea_tls.h derives and keeps

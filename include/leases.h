@@ -1,6 +1,11 @@
 /*
- * leases.h — DHCP lease reporting: Kea run_script -> rackd-lease-hook ->
- * rackd -> on-disk spool -> UpdateLeases to the region.
+ * leases.h — DHCP lease reporting: Kea -> rackd -> on-disk spool ->
+ * UpdateLeases to the region.  Kea hands events over one of two ways
+ * (dhcp.lease_hook): the hook library rackd-lease-hook.so appends them to
+ * the hook spool file and nudges rackd's socket with an empty datagram
+ * ("library", no process per event); or run_script starts the program
+ * rackd-lease-hook per event, which sends each as a datagram and falls
+ * back to the same file ("script").
  *
  * Three layers, each usable on its own:
  *
@@ -197,6 +202,66 @@ int	lease_spool_ack(struct lease_spool *, uint64_t through, char **cause);
 int	lease_spool_import(struct lease_spool *, const char *path,
 	    size_t *imported, char **cause);
 void	lease_spool_stats(const struct lease_spool *, struct lease_spool_stats *);
+
+/* --- the Kea side (lease_hookfile.c) -------------------------------- */
+/*
+ * Shared by the run_script program and the Kea hook library: both see a
+ * lease as the same text fields (run_script's LEASE4_* variables are the
+ * library's Lease4 members printed the same way).
+ */
+struct lease_fields {
+	enum lease_action	 action;
+	enum lease_family	 family;	/* the family the hook expects */
+	const char		*address;	/* NULL or "" = missing */
+	const char		*hwaddr;	/* "xx:xx:..."; NULL/"" = missing */
+	const char		*cltt;		/* decimal; NULL/"" = now */
+	const char		*valid_lifetime; /* decimal; commit only */
+	const char		*hostname;	/* NULL/"" = none */
+	const char		*state;		/* "default", "declined", ... */
+	const char		*type;		/* v6: "IA_NA", "IA_PD", ... */
+};
+
+/*
+ * Pure: one event from one lease's fields.  The rules of today's hook:
+ * a commit counts only in state "default" (a declined lease is also
+ * "committed"), a v6 lease only as IA_NA; an unusable hostname is
+ * dropped, the lease kept.  Returns 0 with *ev filled, 1 to skip quietly
+ * (not a lease MAAS tracks), -1 with a malloc'd *cause that starts with
+ * the run_script name of the bad field ("HWADDR missing for 10.0.0.5").
+ */
+int	lease_event_from_fields(const struct lease_fields *,
+	    struct lease_event *ev, char **cause);
+
+/* Encoded events, one "<JSON>\n" line each, in one buffer for one write. */
+struct lease_lines {
+	char	*buf;
+	size_t	 len, cap, n;
+};
+/* Append ev (valid: built by lease_event_from_fields) to ll. */
+void	lease_lines_add(struct lease_lines *, const struct lease_event *);
+void	lease_lines_free(struct lease_lines *);
+
+/* The hook spool file stops growing beyond this (rackd not importing). */
+#define LEASE_HOOKFILE_MAX	(64L << 20)
+
+/*
+ * Append buf[0..len) (whole lines) to the hook spool file at path, under
+ * its lock, in one write; then, when nudge_sock is set, nudge rackd there
+ * (lease_hookfile_nudge) and fdatasync only if that fails (rackd absent:
+ * nobody imports the file soon); with nudge_sock NULL always fdatasync.
+ * The lock covers the write only and is tried for about 200 ms, then the
+ * write goes ahead without it.  Thread-safe (each call opens its own
+ * descriptor).  0, or -1 with *cause (the lines may then be lost: say
+ * so).
+ */
+int	lease_hookfile_append(const char *path, const char *buf, size_t len,
+	    const char *nudge_sock, char **cause);
+/*
+ * An empty datagram to rackd's lease socket, never blocking: "import the
+ * hook spool file now".  0 when rackd has it (or has nudges queued), -1
+ * when nobody listens.
+ */
+int	lease_hookfile_nudge(const char *sock_path);
 
 /* --- the service (leases.c) ----------------------------------------- */
 #define LEASES_SOCKET_NAME	"lease.sock"		/* in run_dir */

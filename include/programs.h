@@ -26,9 +26,10 @@ struct rackd_config;
 size_t	programs_check(const struct rackd_config *, char ***lines);
 
 /*
- * When rackd runs from its build tree (a rackd-lease-hook executable
- * beside /proc/self/exe) and the config file does not set
- * dhcp.lease_hook, point cfg's lease_hook at that one.  exe_dir NULL =
+ * When rackd runs from its build tree (rackd-lease-hook and
+ * rackd-lease-hook.so beside /proc/self/exe) and the config file does not
+ * set dhcp.lease_hook_script / dhcp.lease_hook_library, point cfg at
+ * those.  exe_dir NULL =
  * the directory of /proc/self/exe.  Returns 1 when changed, else 0.
  */
 int	programs_use_build_tree(struct rackd_config *, const char *exe_dir);

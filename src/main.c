@@ -270,8 +270,8 @@ rackd_check_programs(struct rackd_config *cfg)
 	size_t i, n;
 
 	if (programs_use_build_tree(cfg, NULL))
-		log_info("dhcp: using the lease hook built beside rackd: %s",
-		    cfg->dhcp.lease_hook);
+		log_info("dhcp: using the lease hook built beside rackd: %s, %s",
+		    cfg->dhcp.lease_hook_library, cfg->dhcp.lease_hook_script);
 	n = programs_check(cfg, &missing);
 	for (i = 0; i < n; i++) {
 		log_warnx("%s", missing[i]);

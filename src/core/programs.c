@@ -53,8 +53,11 @@ static const struct program_row program_rows[] = {
 	{ "dhcp", "libdhcp_run_script.so", CFG(dhcp.hooks_dir),
 	  "libdhcp_run_script.so", PROGRAM_FILE, "kea-common",
 	  "DHCP cannot be served (lease events need it)" },
-	{ "dhcp", "the lease hook", CFG(dhcp.lease_hook), NULL, PROGRAM_EXEC,
-	  "rackd", "DHCP cannot be served (lease events need it)" },
+	{ "dhcp", "the lease hook", CFG(dhcp.lease_hook_script), NULL,
+	  PROGRAM_EXEC, "rackd", "DHCP cannot be served (lease events need it)" },
+	{ "dhcp", "the lease hook library", CFG(dhcp.lease_hook_library), NULL,
+	  PROGRAM_FILE, "rackd",
+	  "lease events go through run_script, one process each (slower)" },
 	{ "power", "ipmitool", CFG(power.ipmitool), NULL, PROGRAM_EXEC,
 	  "ipmitool", "IPMI power control cannot work" },
 };
@@ -122,14 +125,33 @@ programs_check(const struct rackd_config *cfg, char ***lines)
 	return n;
 }
 
+/* Point *slot at dir/name when the config file did not set key and that
+ * file is usable; 1 when changed. */
+static int
+use_beside(struct rackd_config *cfg, const char *key, char **slot,
+    const char *dir, const char *name, enum program_kind kind)
+{
+	char *path;
+
+	if (config_key_present(cfg, key))
+		return 0;
+	xasprintf(&path, "%s/%s", dir, name);
+	if (check_one(path, kind) != NULL || strcmp(path, *slot) == 0) {
+		free(path);
+		return 0;
+	}
+	free(*slot);
+	*slot = path;
+	return 1;
+}
+
 int
 programs_use_build_tree(struct rackd_config *cfg, const char *exe_dir)
 {
-	char exe[PATH_MAX], *slash, *hook;
+	char exe[PATH_MAX], *slash;
 	ssize_t n;
+	int changed = 0;
 
-	if (config_key_present(cfg, "dhcp.lease_hook"))
-		return 0;
 	if (exe_dir == NULL) {
 		if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
 			return 0;
@@ -139,13 +161,11 @@ programs_use_build_tree(struct rackd_config *cfg, const char *exe_dir)
 		*slash = '\0';
 		exe_dir = exe;
 	}
-	xasprintf(&hook, "%s/rackd-lease-hook", exe_dir);
-	if (check_one(hook, PROGRAM_EXEC) != NULL ||
-	    strcmp(hook, cfg->dhcp.lease_hook) == 0) {
-		free(hook);
-		return 0;
-	}
-	free(cfg->dhcp.lease_hook);
-	cfg->dhcp.lease_hook = hook;
-	return 1;
+	changed |= use_beside(cfg, "dhcp.lease_hook_script",
+	    &cfg->dhcp.lease_hook_script, exe_dir, "rackd-lease-hook",
+	    PROGRAM_EXEC);
+	changed |= use_beside(cfg, "dhcp.lease_hook_library",
+	    &cfg->dhcp.lease_hook_library, exe_dir, "rackd-lease-hook.so",
+	    PROGRAM_FILE);
+	return changed;
 }

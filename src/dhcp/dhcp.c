@@ -107,6 +107,8 @@ struct dhcp {
 	char			*secret_file;	/* HA TLS credentials */
 	bool			 ha_tls;
 	char			 ha_tls_id[KEA_TLS_ID_LEN + 1];
+	char			*hook_lib;	/* NULL: run_script */
+	char			*hook_spool, *hook_socket;
 	int			 ha_port, heartbeat_ms, max_response_ms;
 	int			 max_ack_ms, max_unacked;
 	struct dhcp_family	 v4, v6;
@@ -596,6 +598,9 @@ dhcp_paths(struct dhcp *d, struct kea_paths *p)
 	p->run_dir = d->run_dir;
 	p->data_dir = d->data_dir;
 	p->lease_hook = d->hook_wrapper;	/* v6 too: the region takes ipv6 */
+	p->lease_hook_lib = d->hook_lib;
+	p->lease_spool = d->hook_spool;
+	p->lease_socket = d->hook_socket;
 	p->hooks_dir = d->hooks_dir;
 	p->ha_port = d->ha_port;
 	p->ha_tls_id = d->ha_tls ? d->ha_tls_id : NULL;
@@ -1082,6 +1087,34 @@ write_hook_wrapper(struct dhcp *d, const char *helper, char **cause)
 }
 
 /*
+ * The helper file to use: the configured path when it was set; else, for
+ * a rackd running from its build tree, the one built beside it
+ * (build/rackd -> build/rackd-lease-hook.so); else the default.  Caller
+ * frees.
+ */
+static char *
+dhcp_hook_file(const char *configured, const char *def, const char *name)
+{
+	char exe[4096], *beside, *slash;
+	ssize_t n;
+
+	if (strcmp(configured, def) != 0)
+		return xstrdup(configured);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			xasprintf(&beside, "%s/%s", exe, name);
+			if (access(beside, R_OK) == 0)
+				return beside;
+			free(beside);
+		}
+	}
+	return xstrdup(def);
+}
+
+/*
  * Start every instance that has a last known-good configuration from a
  * previous run, so a restarted rack serves DHCP before (and without) any
  * region: machines keep booting while the regions are down.  The
@@ -1146,7 +1179,8 @@ dhcp_new(struct event_base *base, struct region_pool *pool,
     const struct rackd_config *cfg, char **cause)
 {
 	struct dhcp *d = xcalloc(1, sizeof *d);
-	char *dir;
+	char *dir, *script;
+	int rc;
 
 	d->base = base;
 	d->pool = pool;
@@ -1175,7 +1209,27 @@ dhcp_new(struct event_base *base, struct region_pool *pool,
 		return NULL;
 	}
 	free(dir);
-	if (write_hook_wrapper(d, cfg->dhcp.lease_hook, cause) == -1) {
+	xasprintf(&d->hook_spool, "%s/%s/%s", d->data_dir, LEASES_SPOOL_DIR,
+	    LEASES_HOOK_SPOOL_NAME);
+	xasprintf(&d->hook_socket, "%s/%s", d->run_dir, LEASES_SOCKET_NAME);
+	script = dhcp_hook_file(cfg->dhcp.lease_hook_script,
+	    "/usr/lib/rackd/rackd-lease-hook", "rackd-lease-hook");
+	if (strcmp(cfg->dhcp.lease_hook, "library") == 0) {
+		d->hook_lib = dhcp_hook_file(cfg->dhcp.lease_hook_library,
+		    "/usr/lib/rackd/rackd-lease-hook.so",
+		    "rackd-lease-hook.so");
+		if (access(d->hook_lib, R_OK) == -1) {
+			log_warnx("dhcp: lease hook library %s: %s; Kea "
+			    "reports leases through run_script and %s "
+			    "instead (slower)", d->hook_lib, strerror(errno),
+			    script);
+			free(d->hook_lib);
+			d->hook_lib = NULL;
+		}
+	}
+	rc = write_hook_wrapper(d, script, cause);
+	free(script);
+	if (rc == -1) {
 		dhcp_free(d);
 		return NULL;
 	}
@@ -1283,6 +1337,9 @@ dhcp_free(struct dhcp *d)
 	free(d->hooks_dir);
 	free(d->secret_file);
 	free(d->hook_wrapper);
+	free(d->hook_lib);
+	free(d->hook_spool);
+	free(d->hook_socket);
 	free(d);
 }
 

@@ -1066,7 +1066,15 @@ build_instance(struct build *b, const struct binst *in,
 		    ha_block(b, &b->peers[in->peer])));
 		free(lib);
 	}
-	if (b->paths.lease_hook != NULL) {
+	/* Lease events: rackd's own hook library (no process per event),
+	 * or run_script for comparison and when the library is missing. */
+	if (b->paths.lease_hook_lib != NULL) {
+		json_array_append_new(hooks, json_pack("{s:s, s:{s:s, s:s}}",
+		    "library", b->paths.lease_hook_lib, "parameters",
+		    "spool", b->paths.lease_spool != NULL ?
+		    b->paths.lease_spool : "", "socket",
+		    b->paths.lease_socket != NULL ? b->paths.lease_socket : ""));
+	} else if (b->paths.lease_hook != NULL) {
 		lib = hook_path(b, "libdhcp_run_script.so");
 		json_array_append_new(hooks, json_pack("{s:s, s:{s:s, s:b}}",
 		    "library", lib, "parameters", "name", b->paths.lease_hook,

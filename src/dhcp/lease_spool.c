@@ -575,8 +575,10 @@ import_file(struct lease_spool *sp, const char *path, size_t *count,
 		return -1;
 	}
 	/* A hook that opened the file before the rename may still be
-	 * writing; it holds the lock for one write + fsync.  Hooks re-check
-	 * the path after locking, so none writes to it after this. */
+	 * writing; it holds the lock for one write.  Hooks re-check the
+	 * path after locking, so once we held the lock none writes to this
+	 * file again: let it go at once, so that a hook (a Kea thread,
+	 * with a bounded wait) never waits for this import. */
 	for (i = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; i++) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) ||
 		    i >= SPOOL_LOCK_TRIES) {
@@ -586,6 +588,7 @@ import_file(struct lease_spool *sp, const char *path, size_t *count,
 		}
 		usleep(10000);
 	}
+	(void)flock(fd, LOCK_UN);
 	if ((buf = read_file(fd, SPOOL_IMPORT_MAX, &len, path,
 	    cause)) == NULL) {
 		close(fd);

@@ -1,6 +1,7 @@
 /*
- * leases.c — the lease reporting service: rackd-lease-hook datagrams on
- * <run_dir>/lease.sock -> the spool in <data_dir>/dhcp -> UpdateLeases.
+ * leases.c — the lease reporting service: the hook library's spool file
+ * and nudges, or rackd-lease-hook datagrams, on <run_dir>/lease.sock ->
+ * the spool in <data_dir>/dhcp -> UpdateLeases.
  *
  * MAAS's LeaseSocketService keeps notifications in memory and drops a
  * batch when no region answers within 30 s; here every event is spooled
@@ -17,9 +18,11 @@
  * Anything else (no region, timeout, lost connection) keeps the batch and
  * retries it after LEASES_RETRY_MS, or at once on leases_region_up().
  *
- * The hook falls back to <data_dir>/dhcp/lease-hook.spool when the socket
- * is missing or full; that file is imported at start and whenever the
- * once-a-second tick sees it.
+ * The hook library always writes <data_dir>/dhcp/lease-hook.spool and
+ * sends an empty datagram (a nudge) on which that file is imported at
+ * once; the run_script program falls back to the file when the socket is
+ * missing or full.  The file is also imported at start and whenever the
+ * once-a-second tick sees it (a nudge lost while rackd was down).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -202,8 +205,9 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	leases_kick(l);
 }
 
+/* quiet: a nudge's import (one per burst of leases) is not news. */
 static void
-import_hook_spool(struct leases *l)
+import_hook_spool(struct leases *l, int quiet)
 {
 	char *cause = NULL;
 	size_t n = 0;
@@ -223,8 +227,11 @@ import_hook_spool(struct leases *l)
 		log_warnx("leases: importing the hook's spool: %s", cause);
 		free(cause);
 	}
-	if (n > 0)
+	if (n > 0 && !quiet)
 		log_info("leases: imported %zu lease event(s) from %s", n,
+		    l->hook_spool);
+	else if (n > 0)
+		log_debug("leases: imported %zu lease event(s) from %s", n,
 		    l->hook_spool);
 	l->imported += n;
 }
@@ -234,7 +241,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct leases *l = arg;
 
-	import_hook_spool(l);
+	import_hook_spool(l, 0);
 	leases_kick(l);
 }
 
@@ -245,7 +252,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	struct lease_event ev;
 	char buf[LEASE_LINE_MAX + 1], *cause = NULL;
 	ssize_t n;
-	int i;
+	int i, nudged = 0;
 
 	for (i = 0; i < LEASES_RECV_BURST; i++) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
@@ -255,6 +262,12 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("leases: recv %s", l->sock_path);
 			break;
+		}
+		if (n == 0) {
+			/* The hook library's nudge: its events are in the
+			 * hook spool file. */
+			nudged = 1;
+			continue;
 		}
 		/* MSG_TRUNC reports the real length: an over-long datagram
 		 * fails the length check instead of parsing a prefix. */
@@ -277,6 +290,11 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 			cause = NULL;
 		}
 	}
+	/* After the datagrams read with it: a script-mode event that was
+	 * sent before the library's file got its line stays first.  The
+	 * import syncs the spool itself. */
+	if (nudged)
+		import_hook_spool(l, 1);
 	/* One fsync per loop turn for the whole burst. */
 	if (lease_spool_sync(l->spool, &cause) == -1) {
 		log_warnx("leases: %s", cause);
@@ -359,7 +377,7 @@ leases_new(struct event_base *base, struct region_pool *pool,
 		goto fail;
 	/* Before the socket: what the hook wrote while rackd was down is
 	 * older than anything the socket will bring. */
-	import_hook_spool(l);
+	import_hook_spool(l, 0);
 	if (bind_socket(l, cause) == -1)
 		goto fail;
 	l->ev_read = event_new(base, l->fd, EV_READ | EV_PERSIST, read_cb, l);

@@ -57,9 +57,7 @@
 #include "xmalloc.h"
 
 #define SEND_TIMEOUT_MS		250
-#define LOCK_TRIES		100	/* x 20 ms */
 #define MAX_LEASES		1024	/* per call; Kea commits a handful */
-#define SPOOL_FILE_MAX		(64L << 20)
 
 static const char *progname = "rackd-lease-hook";
 
@@ -92,80 +90,33 @@ env(const char *prefix, const char *name)
 }
 
 /*
- * One lease from the variables <prefix>_*.  Returns 0 with *ev filled, 1
- * to skip quietly (not a lease MAAS tracks), -1 after saying why.
+ * One lease from the variables <prefix>_* (lease_event_from_fields has
+ * the rules).  Returns 0 with *ev filled, 1 to skip quietly (not a lease
+ * MAAS tracks), -1 after saying why.
  */
 static int
 lease_from_env(const char *prefix, enum lease_action action,
     enum lease_family want, struct lease_event *ev)
 {
-	const char *addr, *hw, *cltt, *valid, *host, *state, *type;
+	struct lease_fields f;
 	char *cause = NULL;
+	int rc;
 
-	memset(ev, 0, sizeof(*ev));
-	ev->action = action;
-	ev->lease_time = -1;
-
-	state = env(prefix, "STATE");
-	if (action == LEASE_COMMIT && state != NULL && *state != '\0' &&
-	    strcmp(state, "default") != 0)
-		return 1;
-	type = env(prefix, "TYPE");
-	if (want == LEASE_IPV6 && type != NULL && *type != '\0' &&
-	    strcmp(type, "IA_NA") != 0)
-		return 1;	/* a delegated prefix is not an address */
-
-	if ((addr = env(prefix, "ADDRESS")) == NULL || *addr == '\0') {
-		say("%s_ADDRESS missing: lease skipped", prefix);
-		return -1;
-	}
-	if (lease_ip_parse(addr, &ev->family, ev->ip, sizeof(ev->ip),
-	    &cause) == -1 || ev->family != want) {
-		say("%s_ADDRESS: %s: lease skipped", prefix,
-		    cause != NULL ? cause : "wrong address family");
+	memset(&f, 0, sizeof(f));
+	f.action = action;
+	f.family = want;
+	f.address = env(prefix, "ADDRESS");
+	f.hwaddr = env(prefix, "HWADDR");
+	f.cltt = env(prefix, "CLTT");
+	f.valid_lifetime = env(prefix, "VALID_LIFETIME");
+	f.hostname = env(prefix, "HOSTNAME");
+	f.state = env(prefix, "STATE");
+	f.type = env(prefix, "TYPE");
+	if ((rc = lease_event_from_fields(&f, ev, &cause)) == -1) {
+		say("%s_%s: lease skipped", prefix, cause);
 		free(cause);
-		return -1;
 	}
-	if ((hw = env(prefix, "HWADDR")) == NULL || *hw == '\0') {
-		say("%s_HWADDR missing for %s: lease skipped", prefix, ev->ip);
-		return -1;
-	}
-	if (lease_mac_normalise(hw, ev->mac, sizeof(ev->mac), &cause) == -1) {
-		say("%s_HWADDR for %s: %s: lease skipped", prefix, ev->ip,
-		    cause);
-		free(cause);
-		return -1;
-	}
-	/* Kea runs scripts asynchronously: the lease's own CLTT, not the
-	 * time of this call, is what orders the events of one IP. */
-	if ((cltt = env(prefix, "CLTT")) == NULL || *cltt == '\0')
-		ev->timestamp = (long long)time(NULL);
-	else if (lease_uint_parse(cltt, 0, 100000000000LL, &ev->timestamp,
-	    &cause) == -1) {
-		say("%s_CLTT for %s: %s: lease skipped", prefix, ev->ip, cause);
-		free(cause);
-		return -1;
-	}
-	if (action != LEASE_COMMIT)
-		return 0;
-	if ((valid = env(prefix, "VALID_LIFETIME")) == NULL ||
-	    lease_uint_parse(valid, 0, 4294967295LL, &ev->lease_time,
-	    &cause) == -1) {
-		say("%s_VALID_LIFETIME for %s: %s: lease skipped", prefix,
-		    ev->ip, cause != NULL ? cause : "missing");
-		free(cause);
-		return -1;
-	}
-	if ((host = env(prefix, "HOSTNAME")) != NULL &&
-	    lease_hostname_check(host, ev->hostname, sizeof(ev->hostname),
-	    &cause) == -1) {
-		/* The lease still counts; only its name is unusable. */
-		say("%s_HOSTNAME for %s: %s: sent without a hostname", prefix,
-		    ev->ip, cause);
-		free(cause);
-		ev->hostname[0] = '\0';
-	}
-	return 0;
+	return rc;
 }
 
 static void
@@ -269,62 +220,16 @@ send_socket(const struct events *e, const char *path)
 	return i;
 }
 
-/* Open the spool file and lock it, making sure the locked file is still
- * the one at path (rackd renames it away to import it). */
-static int
-open_locked(const char *path)
-{
-	struct stat fst, pst;
-	int fd, tries, again;
-
-	for (again = 0; again < 5; again++) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0660);
-		if (fd == -1) {
-			say("open %s: %s", path, strerror(errno));
-			return -1;
-		}
-		for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
-			if ((errno != EWOULDBLOCK && errno != EINTR) ||
-			    tries >= LOCK_TRIES) {
-				say("lock %s: %s", path, strerror(errno));
-				close(fd);
-				return -1;
-			}
-			usleep(20000);
-		}
-		if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&
-		    fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino &&
-		    fst.st_nlink > 0)
-			return fd;
-		close(fd);	/* renamed away under us: use the new one */
-	}
-	say("%s keeps changing", path);
-	return -1;
-}
-
 static void
 spool(const struct events *e, size_t from, const char *path)
 {
-	struct stat st;
-	char *buf;
+	char *buf, *cause = NULL;
 	size_t i, len = 0, off = 0;
-	int fd;
 
 	if (from >= e->n)
 		return;
 	if (path == NULL) {
 		say("no --spool: %zu lease event(s) lost", e->n - from);
-		return;
-	}
-	if ((fd = open_locked(path)) == -1) {
-		say("%zu lease event(s) lost", e->n - from);
-		return;
-	}
-	if (fstat(fd, &st) == 0 && st.st_size > SPOOL_FILE_MAX) {
-		say("%s is over %ld bytes (rackd not importing it?): %zu "
-		    "lease event(s) lost", path, SPOOL_FILE_MAX, e->n - from);
-		close(fd);
 		return;
 	}
 	for (i = from; i < e->n; i++)
@@ -336,15 +241,13 @@ spool(const struct events *e, size_t from, const char *path)
 		memcpy(buf + off, e->lines[i], l);
 		off += l;
 	}
-	/* One write: with O_APPEND, and under PIPE_BUF, nothing can land
-	 * in the middle; a crash at worst leaves a torn last line, which
-	 * rackd skips. */
-	if (write(fd, buf, len) != (ssize_t)len)
-		say("write %s: %s", path, strerror(errno));
-	else if (fsync(fd) == -1)
-		say("fsync %s: %s", path, strerror(errno));
+	/* No nudge: this is the path for rackd not taking datagrams, so
+	 * the file is always fsync'd. */
+	if (lease_hookfile_append(path, buf, len, NULL, &cause) == -1) {
+		say("%s: %zu lease event(s) lost", cause, e->n - from);
+		free(cause);
+	}
 	free(buf);
-	close(fd);	/* drops the lock */
 }
 
 /*

@@ -101,7 +101,9 @@ start_ns_rack() {
 	power:
 	  monitor_interval: ${RACK_MONITOR_INTERVAL:-0}
 	dhcp:
-	  lease_hook: $(dirname "$RACKD")/rackd-lease-hook
+	  lease_hook: ${LEASE_HOOK:-library}
+	  lease_hook_library: $(dirname "$RACKD")/rackd-lease-hook.so
+	  lease_hook_script: $(dirname "$RACKD")/rackd-lease-hook
 	${DHCP_EXTRA_CONF:-}
 	CONF
 	ip netns exec "$(ns rk$n)" unshare --uts sh -c "hostname rack$n; exec $RACKD_WRAPPER $RACKD -d -f $d/rackd.conf" >> "$d/rackd.log" 2>&1 &

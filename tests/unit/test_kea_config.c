@@ -737,6 +737,43 @@ test_plan_empty(void **state)
 	json_decref(j);
 }
 
+/* dhcp.lease_hook: library — rackd's hook library with its two paths
+ * replaces run_script, after lease_cmds and ha (v4 and v6 alike). */
+static void
+test_plan_lease_hook_library(void **state)
+{
+	json_t *j = load("rack-a-v4.json"), *hooks, *h, *par;
+	struct kea_paths p = test_paths("/run/maas");
+	struct kea_plan plan;
+	char *cause = NULL, *dump;
+	size_t i, k;
+
+	p.lease_hook_lib = "/usr/lib/rackd/rackd-lease-hook.so";
+	p.lease_spool = "/var/lib/maas/dhcp/lease-hook.spool";
+	p.lease_socket = "/run/maas/lease.sock";
+	assert_int_equal(kea_plan_build(j, 4, &p, &plan, &cause), 0);
+	assert_int_equal(plan.n, 3);
+	for (i = 0; i < plan.n; i++) {
+		hooks = json_object_get(dhcp(&plan.inst[i]), "hooks-libraries");
+		k = json_array_size(hooks);
+		assert_int_equal(k, plan.inst[i].ha ? 3 : 2);
+		h = json_array_get(hooks, k - 1);
+		assert_string_equal(json_string_value(json_object_get(h,
+		    "library")), "/usr/lib/rackd/rackd-lease-hook.so");
+		par = json_object_get(h, "parameters");
+		assert_string_equal(json_string_value(json_object_get(par,
+		    "spool")), "/var/lib/maas/dhcp/lease-hook.spool");
+		assert_string_equal(json_string_value(json_object_get(par,
+		    "socket")), "/run/maas/lease.sock");
+		dump = json_dumps(hooks, 0);
+		assert_null(strstr(dump, "run_script"));
+		free(dump);
+		assert_int_equal(kea_check_ha(plan.inst[i].config, &cause), 0);
+	}
+	kea_plan_free(&plan);
+	json_decref(j);
+}
+
 /* Apply fn to a fresh copy of rack A's args and expect want. */
 static void
 plan_fails(void (*fn)(json_t *), const struct kea_paths *pp,
@@ -1378,6 +1415,7 @@ main(void)
 		cmocka_unit_test(test_plan_ha_tls),
 		cmocka_unit_test(test_plan_v6),
 		cmocka_unit_test(test_plan_empty),
+		cmocka_unit_test(test_plan_lease_hook_library),
 		cmocka_unit_test(test_plan_errors),
 		cmocka_unit_test(test_plan_relay_joins_ha),
 		cmocka_unit_test(test_plan_rack_ip),

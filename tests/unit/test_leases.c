@@ -1100,6 +1100,189 @@ test_service_restart(void **state)
 	free(sock);
 }
 
+/* --- the Kea side: fields -> events, the hook file and the nudge ------ */
+static struct lease_fields
+fields4(enum lease_action a, const char *ip, const char *hw)
+{
+	struct lease_fields f;
+
+	memset(&f, 0, sizeof(f));
+	f.action = a;
+	f.family = LEASE_IPV4;
+	f.address = ip;
+	f.hwaddr = hw;
+	f.cltt = "1796233833";
+	f.valid_lifetime = "600";
+	f.hostname = "node07";
+	f.state = "default";
+	return f;
+}
+
+static void
+test_event_from_fields(void **state)
+{
+	struct lease_fields f;
+	struct lease_event ev;
+	char *cause = NULL, *json;
+
+	f = fields4(LEASE_COMMIT, "10.77.1.0", "02:00:00:00:BB:01");
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+	json = lease_event_encode(&ev);
+	assert_string_equal(json, "{\"action\":\"commit\",\"mac\":"
+	    "\"02:00:00:00:bb:01\",\"ip_family\":\"ipv4\",\"ip\":"
+	    "\"10.77.1.0\",\"timestamp\":1796233833,\"lease_time\":600,"
+	    "\"hostname\":\"node07\"}");
+	free(json);
+	assert_int_equal(lease_event_check(&ev, &cause), 0);
+
+	/* A declined lease is "committed" too: not a commit for MAAS. */
+	f.state = "declined";
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 1);
+	/* ...but an expiry or release is reported whatever the state. */
+	f.action = LEASE_EXPIRY;
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+	assert_int_equal(ev.lease_time, -1);
+	assert_string_equal(ev.hostname, "");
+
+	/* A bad hostname drops the name, not the lease. */
+	f = fields4(LEASE_COMMIT, "10.77.1.0", "02:00:00:00:bb:01");
+	f.hostname = "bad\001name";
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+	assert_string_equal(ev.hostname, "");
+
+	/* Missing or bad fields name the run_script variable. */
+	f.hwaddr = "";
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), -1);
+	assert_non_null(strstr(cause, "HWADDR missing for 10.77.1.0"));
+	free(cause);
+	f = fields4(LEASE_COMMIT, "10.77.1.0", "02:00:00:00:bb:01");
+	f.valid_lifetime = "-1";
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), -1);
+	assert_non_null(strstr(cause, "VALID_LIFETIME"));
+	free(cause);
+	f = fields4(LEASE_RELEASE, "fe80::1", "02:00:00:00:bb:01");
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), -1);
+	assert_non_null(strstr(cause, "ADDRESS"));
+	free(cause);
+	f.address = NULL;
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), -1);
+	free(cause);
+
+	/* v6: IA_NA only; a delegated prefix is skipped. */
+	f = fields4(LEASE_COMMIT, "2001:db8::5", "02:00:00:00:bb:01");
+	f.family = LEASE_IPV6;
+	f.type = "IA_PD";
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 1);
+	f.type = "IA_NA";
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+	assert_int_equal(ev.family, LEASE_IPV6);
+	/* No CLTT: now. */
+	f.cltt = NULL;
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+	assert_true(ev.timestamp > 1700000000LL);
+}
+
+/* Lines for events of ips[0..n) (commit, then release of the first). */
+static void
+hook_lines(struct lease_lines *ll, const char *const *ips, size_t n)
+{
+	struct lease_fields f;
+	struct lease_event ev;
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f = fields4(LEASE_COMMIT, ips[i], "02:00:00:00:bb:01");
+		assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+		lease_lines_add(ll, &ev);
+	}
+	f = fields4(LEASE_RELEASE, ips[0], "02:00:00:00:bb:01");
+	assert_int_equal(lease_event_from_fields(&f, &ev, &cause), 0);
+	lease_lines_add(ll, &ev);
+}
+
+/* rackd absent: the lines land in the file (and are synced); the nudge
+ * says nobody listens. */
+static void
+test_hookfile_no_rackd(void **state)
+{
+	static const char *const ips[] = { "10.9.0.1", "10.9.0.2" };
+	struct lease_lines ll = { NULL, 0, 0, 0 };
+	struct lease_spool *sp;
+	struct lease_event out[4];
+	char *dir = mktmp(), *path, *sock, *cause = NULL;
+	size_t n;
+
+	xasprintf(&path, "%s/lease-hook.spool", dir);
+	xasprintf(&sock, "%s/lease.sock", dir);
+	assert_int_equal(lease_hookfile_nudge(sock), -1);
+	hook_lines(&ll, ips, 2);
+	assert_int_equal(ll.n, 3);
+	assert_int_equal(lease_hookfile_append(path, ll.buf, ll.len, sock,
+	    &cause), 0);
+	assert_int_equal(lease_hookfile_append(path, ll.buf, ll.len, NULL,
+	    &cause), 0);
+	lease_lines_free(&ll);
+	/* What rackd imports: both calls, in order. */
+	sp = lease_spool_open(dir, 0, &cause);
+	assert_non_null(sp);
+	assert_int_equal(lease_spool_import(sp, path, &n, &cause), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(lease_spool_peek(sp, out, NULL, 4), 4);
+	assert_string_equal(out[0].ip, "10.9.0.1");
+	assert_int_equal(out[0].action, LEASE_COMMIT);
+	assert_string_equal(out[2].ip, "10.9.0.1");
+	assert_int_equal(out[2].action, LEASE_RELEASE);
+	assert_string_equal(out[3].ip, "10.9.0.1");
+	assert_int_equal(out[3].action, LEASE_COMMIT);
+	lease_spool_close(sp);
+	/* A path that cannot be a file: an error with a cause. */
+	assert_int_equal(lease_hookfile_append(dir, "x\n", 2, NULL, &cause),
+	    -1);
+	assert_non_null(strstr(cause, dir));
+	free(cause);
+	free(path);
+	free(sock);
+	rmtree(dir);
+}
+
+/* The library's path: lines in the hook file plus a nudge; rackd imports
+ * them on the nudge itself (a few non-blocking loop turns, far below its
+ * 1 s tick), in order. */
+static void
+test_service_nudge(void **state)
+{
+	static const char *const ips[] = { "10.9.1.1", "10.9.1.2" };
+	struct svc *s = *state;
+	struct lease_lines ll = { NULL, 0, 0, 0 };
+	struct leases_stats st;
+	char *cause = NULL;
+	int i;
+
+	svc_start(s);
+	spin(s->base, NULL, 0);
+	hook_lines(&ll, ips, 2);
+	assert_int_equal(lease_hookfile_nudge(leases_socket_path(s->l)), 0);
+	spin(s->base, NULL, 0);		/* a nudge with an empty file */
+	assert_int_equal(lease_hookfile_append(leases_hook_spool_path(s->l),
+	    ll.buf, ll.len, leases_socket_path(s->l), &cause), 0);
+	lease_lines_free(&ll);
+	for (i = 0; i < 5 && s->fake.n == 0; i++)
+		event_base_loop(s->base, EVLOOP_NONBLOCK);
+	assert_int_equal(s->fake.n, 1);
+	/* Per-IP order: the batch stops before 10.9.1.1's second event. */
+	assert_call(&s->fake, 0, "10.9.1.1/commit,10.9.1.2/commit");
+	fake_answer(&s->fake, 0, REGION_CALL_OK);
+	spin(s->base, &s->fake, 2);
+	assert_call(&s->fake, 1, "10.9.1.1/release");
+	fake_answer(&s->fake, 1, REGION_CALL_OK);
+	leases_stats(s->l, &st);
+	assert_int_equal(st.imported, 3);
+	assert_int_equal(st.rejected, 0);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(access(leases_hook_spool_path(s->l), F_OK), -1);
+}
+
 static void
 test_service_import(void **state)
 {
@@ -1416,6 +1599,8 @@ main(void)
 		cmocka_unit_test(test_spool_bound),
 		cmocka_unit_test(test_spool_compaction),
 		cmocka_unit_test(test_spool_import),
+		cmocka_unit_test(test_event_from_fields),
+		cmocka_unit_test(test_hookfile_no_rackd),
 		cmocka_unit_test_setup_teardown(test_service_batches,
 		    svc_setup, svc_teardown),
 		cmocka_unit_test_setup_teardown(test_service_no_region,
@@ -1425,6 +1610,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_service_restart,
 		    svc_setup, svc_teardown),
 		cmocka_unit_test_setup_teardown(test_service_import,
+		    svc_setup, svc_teardown),
+		cmocka_unit_test_setup_teardown(test_service_nudge,
 		    svc_setup, svc_teardown),
 		cmocka_unit_test_setup_teardown(test_hook_socket,
 		    svc_setup, svc_teardown),
