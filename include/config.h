@@ -73,6 +73,15 @@ struct config_refresh {
 	int	 timeout_ms;		/* one metadata POST */
 };
 
+/* images: section — boot images synced from the region (issue 11). */
+struct config_images {
+	bool	 enabled;
+	int	 check_interval_ms;	/* how often maas.meta's age is checked */
+	int	 max_age_ms;		/* sync when maas.meta is older */
+	int	 stall_timeout_ms;	/* a download with no byte for this long fails */
+	int	 retries;		/* fetches of one file failing its check */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -94,6 +103,7 @@ struct rackd_config {
 	struct config_power power;
 	struct config_dhcp dhcp;
 	struct config_refresh refresh;
+	struct config_images images;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

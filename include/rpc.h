@@ -7,6 +7,8 @@
 #ifndef RPC_H
 #define RPC_H
 
+#include <stdbool.h>
+
 #include "region.h"
 
 struct event_base;
@@ -31,6 +33,15 @@ void	rpc_set_power(struct rpc *, struct power *);
 /* Attach the DHCP service (dhcp.h). */
 struct dhcp;
 void	rpc_set_dhcp(struct rpc *, struct dhcp *);
+
+/*
+ * Attach the boot-image sync (rpc.c does not know its type): import is
+ * called for ImportBootImages after the answer {} is sent (the sync runs
+ * in the background); running answers IsImportBootImagesRunning.
+ */
+struct amp_box;
+void	rpc_set_images(struct rpc *, void (*import)(void *,
+	    const struct amp_box *), bool (*running)(void *), void *arg);
 
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);

@@ -32,6 +32,7 @@
 #include "power.h"
 #include "proc.h"
 #include "refresh.h"
+#include "imagesync.h"
 #include "region.h"
 #include "rpc.h"
 #include "secret.h"
@@ -50,6 +51,7 @@ struct rackd {
 	struct power		*power;
 	struct dhcp		*dhcp;
 	struct refresh		*refresh;
+	struct imagesync	*images;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -218,6 +220,8 @@ rackd_status(const struct region_stats *st, void *arg)
 	/* Established means registered: the system_id is known. */
 	if (r->refresh != NULL && st->established > 0)
 		refresh_registered(r->refresh);
+	if (r->images != NULL && st->established > 0)
+		imagesync_registered(r->images);
 }
 
 static void
@@ -241,6 +245,7 @@ rackd_stop(struct rackd *r, const char *why)
 	daemon_stopping();
 	power_shutdown(r->power);
 	refresh_shutdown(r->refresh);
+	imagesync_shutdown(r->images);
 	if (r->pool != NULL)
 		region_pool_shutdown(r->pool);
 	if (r->dhcp != NULL) {
@@ -306,6 +311,8 @@ rackd_reload(struct rackd *r)
 		power_reconfigure(r->power, ncfg);
 	if (r->refresh != NULL)
 		refresh_reconfigure(r->refresh, ncfg);
+	if (r->images != NULL)
+		imagesync_reconfigure(r->images, ncfg);
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -385,6 +392,11 @@ rackd_start_regions(struct rackd *r)
 	if ((r->refresh = refresh_new(r->base, r->http, r->pool, r->cfg,
 	    &cause)) == NULL)
 		fatalx("refresh: %s", cause);
+	if ((r->images = imagesync_new(r->base, r->http, r->pool, r->runner,
+	    r->cfg, &cause)) == NULL)
+		fatalx("images: %s", cause);
+	rpc_set_images(r->rpc, imagesync_rpc_import, imagesync_rpc_running,
+	    r->images);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -463,10 +475,12 @@ cmd_run(const char *path, int debug)
 	 * callbacks still reach it; then it goes. */
 	power_shutdown(r.power);
 	refresh_shutdown(r.refresh);	/* its last RPC callback comes below */
+	imagesync_shutdown(r.images);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
+	imagesync_free(r.images);
 	power_free(r.power);
 	rpc_free(r.rpc);
 	http_free(r.http);
