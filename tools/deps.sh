@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libyaml-dev
 libjansson-dev libssl-dev libsystemd-dev zlib1g-dev libcmocka-dev
 clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
-psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd"
+psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
+squashfs-tools xz-utils busybox-static pxelinux syslinux-common"
 
 missing=""
 for p in $PKGS; do
