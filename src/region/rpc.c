@@ -90,12 +90,14 @@ static void
 cmd_import_boot_images(struct rpc *rpc, struct region_request *req,
     const struct amp_box *args)
 {
-	region_request_answer(req, NULL);
+	/* args belong to req: hand them over (copied; the sync starts
+	 * from the loop) before the answer frees them. */
 	if (rpc->images_import != NULL)
 		rpc->images_import(rpc->images_arg, args);
 	else
 		log_info("rpc: ImportBootImages from %s: image sync not "
 		    "running", region_request_loop(req));
+	region_request_answer(req, NULL);
 }
 
 /* MAAS answers NotImplementedError for every OS but Windows. */
