@@ -108,6 +108,13 @@ The rack refresh (maas-rack-refresh.md; contract FAKE_REGION_REFRESH_API.md):
   sent to one connection of each rack; "ok" is false if a push failed.
   POST /user-token: credentials of a non-node token (extension).
   GET /status also shows layer2 and region_time.
+
+Boot images (maas-rack-boot.md §1.1-1.2): GetBootSources answers one source,
+http://127.0.0.2:1/MAAS/images-stream/streams/v1/index.json (a region URL the rack
+must replace by its own maas_url, as fix_sources_for_cluster does; nothing listens
+there), with no selections; GetProxies answers no proxy; UpdateLastImageSync {}.
+The stream itself (DB/stream.json, GET /MAAS/images-stream/..., POST /stream-fault,
+GET /stream-stats) is in fake_stream.py.
 """
 import argparse
 import fcntl
