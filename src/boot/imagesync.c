@@ -505,7 +505,9 @@ sources_done(const struct region_call_result *res, void *arg)
 		log_warnx("images: the region provided no source");
 		is_event(s, "RACK_IMPORT_WARNING",
 		    "Can't import: region did not provide a source.");
-		run_finish(s, 0, 0, "region did not provide a source");
+		/* Not an exception in MAAS: the sync is still reported. */
+		run_finish(s, 1, 0, "sync (%s): the region did not provide a "
+		    "source", run->reason);
 		return;
 	}
 	if (run_parse_source(run, srcs[0], &cause) == -1) {
