@@ -556,14 +556,8 @@ run_start(struct imagesync *s)
 	s->run = run;
 	log_info("images: sync started (%s) from %s", run->reason,
 	    run->urls[0]);
+	/* Nothing is created on disk until there is something to fetch. */
 	is_event(s, "RACK_IMPORT_INFO", "Starting rack boot image import");
-	if (is_mkdirs(s->storage) == -1) {
-		run_finish(s, 0, 0, "cannot create %s: %s", s->storage,
-		    strerror(errno));
-		amp_box_free(s->pending_args);
-		s->pending_args = NULL;
-		return;
-	}
 	s->calls++;
 	region_call(s->pool, "GetProxies", NULL,
 	    REGION_CALL_IDEMPOTENT, 30000, proxies_done, s);
