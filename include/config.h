@@ -92,6 +92,15 @@ struct config_http {
 	int	 max_connections;	/* client connections at once */
 };
 
+/* images: section — boot images synced from the region (issue 11). */
+struct config_images {
+	bool	 enabled;
+	int	 check_interval_ms;	/* how often maas.meta's age is checked */
+	int	 max_age_ms;		/* sync when maas.meta is older */
+	int	 stall_timeout_ms;	/* a download with no byte for this long fails */
+	int	 retries;		/* fetches of one file failing its check */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -115,6 +124,7 @@ struct rackd_config {
 	struct config_refresh refresh;
 	struct config_tftp tftp;
 	struct config_http http;
+	struct config_images images;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -7,6 +7,7 @@
 #define HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <event2/event.h>
 
@@ -23,6 +24,10 @@ struct http_result {
 	time_t		 date;		/* the response's Date header (UTC
 					 * seconds), 0 when absent/unparsable */
 	long		 elapsed_ms;
+	/* http_get_to_fd only: */
+	uint64_t	 file_size;	/* bytes in the file when done */
+	int		 partial;	/* the server answered 206 to our Range */
+	int		 write_errno;	/* writing the file failed (then !ok) */
 };
 
 /* Called once per request, on the loop; the result is freed afterwards. */
@@ -53,6 +58,27 @@ struct http_request *http_post(struct http *, const char *url,
 	    const char *const *headers, const void *body, size_t len,
 	    long timeout_ms, size_t max_body, http_done_cb, void *arg,
 	    char **cause);
+/*
+ * Called for every chunk of a 2xx body written by http_get_to_fd, after it
+ * is in the file at offset at (so a caller hashes while streaming).  at is
+ * 0 for the first chunk of a server that ignored our Range: the file was
+ * truncated and the caller starts over.  Return non-zero to abort the
+ * transfer (the result then says "aborted").
+ */
+typedef int (*http_data_cb)(const void *data, size_t len, uint64_t at,
+	    void *arg);
+/*
+ * Start a GET whose 2xx body is written to fd (the caller's, left open)
+ * instead of memory: bounded memory whatever the size.  offset > 0 asks
+ * "Range: bytes=offset-" and appends there on 206; a 200 rewrites the file
+ * from 0.  A non-2xx body (an error page) goes to memory, capped at 4 KiB.
+ * connect_timeout_ms bounds the connection; stall_timeout_ms fails the
+ * transfer when less than 1 byte/s arrives for that long (no total
+ * deadline: a big file takes what it takes).  Otherwise as http_get.
+ */
+struct http_request *http_get_to_fd(struct http *, const char *url, int fd,
+	    uint64_t offset, long connect_timeout_ms, long stall_timeout_ms,
+	    http_data_cb data_cb, http_done_cb, void *arg, char **cause);
 /* Cancel one request; its callback is not called. */
 void		 http_cancel(struct http *, struct http_request *);
 /* Number of requests in flight (tests). */

@@ -7,6 +7,8 @@
 #ifndef RPC_H
 #define RPC_H
 
+#include <stdbool.h>
+
 #include "region.h"
 
 struct event_base;
@@ -57,6 +59,15 @@ void	rpc_set_images(struct rpc *, const struct rpc_images *);
 typedef const char *(*rpc_status_fn)(void *arg, char *info, size_t cap);
 void	rpc_set_service_status(struct rpc *, const char *name, rpc_status_fn,
 	    void *arg);
+
+/*
+ * Attach the boot-image sync (rpc.c does not know its type): import is
+ * called for ImportBootImages after the answer {} is sent (the sync runs
+ * in the background); running answers IsImportBootImagesRunning.
+ */
+struct amp_box;
+void	rpc_set_image_sync(struct rpc *, void (*import)(void *,
+	    const struct amp_box *), bool (*running)(void *), void *arg);
 
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);

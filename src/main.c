@@ -39,6 +39,7 @@
 #include "programs.h"
 #include "proc.h"
 #include "refresh.h"
+#include "imagesync.h"
 #include "region.h"
 #include "region_report.h"
 #include "rpc.h"
@@ -70,6 +71,7 @@ struct rackd {
 	struct boot_events	*events;	/* NODE_HTTP_REQUEST, ... */
 	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
 	struct region_reports	*boot_reports;
+	struct imagesync	*sync;		/* boot images from the region */
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
 	int			 stopping;
@@ -110,6 +112,17 @@ rackd_start_images(struct rackd *r)
 	rpc_set_images(r->rpc, &hooks);
 	log_info("boot images: %s, %zu rows", r->cfg->tftp_root,
 	    bootres_store_images(r->images)->n);
+}
+
+/* A sync ended: when it switched `current`, ListBootImages and the boot
+ * backend must see the new tree at once, not at the store's next check. */
+static void
+rackd_images_synced(bool ok, bool switched, void *arg)
+{
+	struct rackd *r = arg;
+
+	if (switched && r->images != NULL)
+		bootres_store_invalidate(r->images);
 }
 
 static void
@@ -301,6 +314,8 @@ rackd_status(const struct region_stats *st, void *arg)
 	/* Established means registered: the system_id is known. */
 	if (r->refresh != NULL && st->established > 0)
 		refresh_registered(r->refresh);
+	if (r->sync != NULL && st->established > 0)
+		imagesync_registered(r->sync);
 }
 
 static void
@@ -324,6 +339,7 @@ rackd_stop(struct rackd *r, const char *why)
 	daemon_stopping();
 	power_shutdown(r->power);
 	refresh_shutdown(r->refresh);
+	imagesync_shutdown(r->sync);
 	if (r->pool != NULL)
 		region_pool_shutdown(r->pool);
 	if (r->dhcp != NULL) {
@@ -406,6 +422,8 @@ rackd_reload(struct rackd *r)
 	    ncfg->http.region_port != r->cfg->http.region_port)
 		log_warnx("reload: tftp_root and http: changes take effect "
 		    "for HTTP at the next restart");
+	if (r->sync != NULL)
+		imagesync_reconfigure(r->sync, ncfg);
 	secret_wipe(&r->secret);
 	r->secret = nsec;
 	config_free(r->cfg);
@@ -494,6 +512,12 @@ rackd_start_regions(struct rackd *r)
 	region_pool_set_metrics(r->pool, r->metrics);
 	power_set_metrics(r->power, r->metrics);
 	rackd_status_sources(r);
+	if ((r->sync = imagesync_new(r->base, r->http, r->pool, r->runner,
+	    r->cfg, &cause)) == NULL)
+		fatalx("images: %s", cause);
+	rpc_set_image_sync(r->rpc, imagesync_rpc_import, imagesync_rpc_running,
+	    r->sync);
+	imagesync_set_done_cb(r->sync, rackd_images_synced, r);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -706,12 +730,14 @@ cmd_run(const char *path, int debug)
 	tftp_fs_free(r.tftp_fs);
 	httpd_free(r.httpd);		/* before the pool it asks for regions */
 	region_reports_shutdown(r.boot_reports);
+	imagesync_shutdown(r.sync);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
 	boot_events_free(r.events);	/* after the pool's last callbacks */
 	region_reports_free(r.boot_reports);
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);
+	imagesync_free(r.sync);
 	power_free(r.power);
 	bootres_store_free(r.images);
 	metrics_free(r.metrics);

@@ -40,6 +40,7 @@
 #define RFR(m)	offsetof(struct rackd_config, refresh.m)
 #define TFT(m)	offsetof(struct rackd_config, tftp.m)
 #define HTP(m)	offsetof(struct rackd_config, http.m)
+#define IMG(m)	offsetof(struct rackd_config, images.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -335,6 +336,31 @@ const struct config_key config_keys[] = {
 	  100000, false,
 	  "Client connections at once; beyond this new ones are closed at "
 	  "once, with a log line." },
+
+	/* images: boot images synced from the region */
+	{ "images", CONFIG_SECTION, OFF(images), NULL, 0, 0, false,
+	  "Boot images, synced from the region's simplestreams mirror "
+	  "(<maas_url>/images-stream/) as MAAS 3.4's rack does: into the "
+	  "parent directory of tftp_root (cache/, snapshot-*/, current), "
+	  "after the first registration, when the region sends "
+	  "ImportBootImages, and when current/maas.meta gets old." },
+	{ "images.enabled", CONFIG_BOOL, IMG(enabled), "true", 0, 0, false,
+	  "Sync boot images at all.  Off: ImportBootImages is answered and "
+	  "logged, nothing is downloaded." },
+	{ "images.check_interval", CONFIG_DURATION, IMG(check_interval_ms),
+	  "5m", 1000, 86400000, false,
+	  "How often the age of current/maas.meta is checked (MAAS: 5 min)." },
+	{ "images.max_age", CONFIG_DURATION, IMG(max_age_ms), "15m", 1000,
+	  604800000, false,
+	  "Sync when current/maas.meta is missing or older than this (MAAS: "
+	  "15 min).  A sync that finds nothing new only touches the file." },
+	{ "images.stall_timeout", CONFIG_DURATION, IMG(stall_timeout_ms),
+	  "60s", 1000, 3600000, false,
+	  "A download that receives nothing for this long fails and resumes "
+	  "(from the next region URL when there are several)." },
+	{ "images.retries", CONFIG_INT, IMG(retries), "3", 1, 100, false,
+	  "Fetches of one file whose size or sha256 is wrong before the sync "
+	  "fails; such a file is never used." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 

@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -45,6 +47,16 @@ struct http_request {
 	uint64_t		 started_ms;
 	http_done_cb		 cb;
 	void			*arg;
+	/* http_get_to_fd: the body goes to fd */
+	int			 fd;		/* -1 = body in memory */
+	uint64_t		 offset;	/* asked Range start */
+	uint64_t		 at;		/* next write position */
+	int			 status_seen;	/* first body chunk classified */
+	int			 to_file;	/* 2xx: writing to fd */
+	int			 partial;	/* 206 */
+	int			 write_errno;
+	int			 aborted;
+	http_data_cb		 data_cb;
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 TAILQ_HEAD(http_request_list, http_request);
@@ -181,6 +193,55 @@ http_timerfunc_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* http_get_to_fd: a 2xx body chunk to the file, anything else to memory. */
+static size_t	http_write_cb(char *, size_t, size_t, void *);
+
+static size_t
+http_file_write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_request *req = userp;
+	size_t n = size * nmemb, done = 0;
+	long status = 0;
+	ssize_t w;
+
+	if (!req->status_seen) {
+		req->status_seen = 1;
+		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 206 && req->offset > 0) {
+			req->to_file = 1;
+			req->partial = 1;
+			req->at = req->offset;
+		} else if (status >= 200 && status < 300) {
+			/* Range ignored (or not asked): the file starts over. */
+			req->to_file = 1;
+			req->at = 0;
+			if (ftruncate(req->fd, 0) == -1) {
+				req->write_errno = errno;
+				return 0;
+			}
+		}
+	}
+	if (!req->to_file)
+		return http_write_cb(data, size, nmemb, userp);
+	while (done < n) {
+		w = pwrite(req->fd, data + done, n - done,
+		    (off_t)(req->at + done));
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			req->write_errno = w == -1 ? errno : EIO;
+			return 0;
+		}
+		done += (size_t)w;
+	}
+	if (req->data_cb != NULL && req->data_cb(data, n, req->at, req->arg)) {
+		req->aborted = 1;
+		return 0;
+	}
+	req->at += n;
+	return n;
+}
+
 static size_t
 http_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -304,7 +365,14 @@ http_dispatch(struct http *h)
 		req->finished = 1;
 		/* An error text in errbuf is what marks a failure. */
 		if (rc != CURLE_OK) {
-			if (req->too_large)
+			if (req->write_errno)
+				snprintf(req->errbuf, sizeof(req->errbuf),
+				    "writing the file: %s",
+				    strerror(req->write_errno));
+			else if (req->aborted)
+				snprintf(req->errbuf, sizeof(req->errbuf),
+				    "aborted");
+			else if (req->too_large)
 				snprintf(req->errbuf, sizeof(req->errbuf),
 				    "body too large");
 			else if (req->errbuf[0] == '\0')
@@ -331,6 +399,9 @@ http_dispatch(struct http *h)
 		res.body = req->body != NULL ? req->body : "";
 		res.len = req->len;
 		res.elapsed_ms = (long)(rackd_now_ms() - req->started_ms);
+		res.file_size = req->to_file ? req->at : req->offset;
+		res.partial = req->partial;
+		res.write_errno = req->write_errno;
 		req->in_callback = 1;
 		req->cb(&res, req->arg);
 		http_request_drop(h, req);
@@ -442,6 +513,7 @@ http_start(struct http *h, const char *url, const char *host_header,
 	req->max_body = max_body;
 	req->cb = cb;
 	req->arg = arg;
+	req->fd = -1;
 	if ((req->easy = curl_easy_init()) == NULL) {
 		xasprintf(cause, "curl_easy_init failed");
 		http_request_free(req);
@@ -517,6 +589,53 @@ http_post(struct http *h, const char *url, const char *const *headers,
 {
 	return http_start(h, url, NULL, headers, body != NULL ? body : "",
 	    len, timeout_ms, max_body, cb, arg, cause);
+}
+
+struct http_request *
+http_get_to_fd(struct http *h, const char *url, int fd, uint64_t offset,
+    long connect_timeout_ms, long stall_timeout_ms, http_data_cb data_cb,
+    http_done_cb cb, void *arg, char **cause)
+{
+	struct http_request *req;
+	CURLMcode mrc;
+	char range[64];
+
+	/* Built as a plain GET, then re-pointed at the file before it runs:
+	 * curl only starts transfers from the loop, never in here. */
+	req = http_start(h, url, NULL, NULL, NULL, 0, 0, 4096, cb, arg,
+	    cause);
+	if (req == NULL)
+		return NULL;
+	curl_multi_remove_handle(h->multi, req->easy);
+	req->fd = fd;
+	req->offset = offset;
+	req->data_cb = data_cb;
+	curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, http_file_write_cb);
+	if (connect_timeout_ms > 0)
+		curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS,
+		    connect_timeout_ms);
+	if (stall_timeout_ms > 0) {
+		curl_easy_setopt(req->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(req->easy, CURLOPT_LOW_SPEED_TIME,
+		    (stall_timeout_ms + 999) / 1000);
+	}
+	if (offset > 0) {
+		/* Our own header, not CURLOPT_RESUME_FROM: a server that
+		 * ignores it answers 200 and we start over instead of curl
+		 * failing the transfer. */
+		snprintf(range, sizeof(range), "Range: bytes=%llu-",
+		    (unsigned long long)offset);
+		req->headers = curl_slist_append(req->headers, range);
+		curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
+	}
+	if ((mrc = curl_multi_add_handle(h->multi, req->easy)) != CURLM_OK) {
+		xasprintf(cause, "%s: %s", url, curl_multi_strerror(mrc));
+		TAILQ_REMOVE(&h->active, req, entry);
+		h->npending--;
+		http_request_free(req);
+		return NULL;
+	}
+	return req;
 }
 
 void

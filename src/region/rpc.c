@@ -31,6 +31,9 @@ struct rpc {
 	struct power		*power;
 	struct dhcp		*dhcp;
 	struct rpc_images	 images;
+	void			(*images_import)(void *, const struct amp_box *);
+	bool			(*images_running)(void *);
+	void			*images_arg;
 	struct rpc_hooks	 hooks;
 	char			*secret_file;
 	char			*hostname;
@@ -100,9 +103,27 @@ cmd_is_import_running(struct rpc *rpc, struct region_request *req,
 {
 	struct amp_box *ans = amp_box_new();
 
-	amp_box_put_bool(ans, "running", rpc->images.import_running != NULL &&
+	/* While a sync runs it is the truth; the store's flag otherwise. */
+	amp_box_put_bool(ans, "running", rpc->images_running != NULL ?
+	    rpc->images_running(rpc->images_arg) :
+	    rpc->images.import_running != NULL &&
 	    rpc->images.import_running(rpc->images.arg));
 	region_request_answer(req, ans);
+}
+
+/* MAAS answers {} at once and imports in the background. */
+static void
+cmd_import_boot_images(struct rpc *rpc, struct region_request *req,
+    const struct amp_box *args)
+{
+	/* args belong to req: hand them over (copied; the sync starts
+	 * from the loop) before the answer frees them. */
+	if (rpc->images_import != NULL)
+		rpc->images_import(rpc->images_arg, args);
+	else
+		log_info("rpc: ImportBootImages from %s: image sync not "
+		    "running", region_request_loop(req));
+	region_request_answer(req, NULL);
 }
 
 /* MAAS answers NotImplementedError for every OS but Windows. */
@@ -214,7 +235,9 @@ const struct rpc_command rpc_commands[] = {
 	{ "ListBootImages", cmd_list_boot_images,
 	  "rows of tftp_root; error while it has no xinstall image" },
 	{ "IsImportBootImagesRunning", cmd_is_import_running,
-	  "running: whether an image import runs" },
+	  "running: true while an image sync runs" },
+	{ "ImportBootImages", cmd_import_boot_images,
+	  "{} at once; the sync runs in the background (one more queued)" },
 	{ "GetPreseedData", cmd_get_preseed_data,
 	  "NotImplementedError, as MAAS for non-Windows OSes" },
 	{ "ConfigureDHCPv4", cmd_configure_dhcp4,
@@ -422,6 +445,15 @@ void
 rpc_set_pool(struct rpc *rpc, struct region_pool *pool)
 {
 	rpc->pool = pool;
+}
+
+void
+rpc_set_image_sync(struct rpc *rpc, void (*import)(void *,
+    const struct amp_box *), bool (*running)(void *), void *arg)
+{
+	rpc->images_import = import;
+	rpc->images_running = running;
+	rpc->images_arg = arg;
 }
 
 void

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ struct fixture {
 	int			 hits;
 };
 
+struct stream_seen;
+
 struct outcome {
 	int		 called;
 	int		 ok;
@@ -58,7 +61,16 @@ struct outcome {
 	struct http_request *cancel_this;
 	int		 free_http;
 	int		*countdown;
+	struct stream_seen *seen;	/* http_get_to_fd tests */
 };
+
+#define FILE_LEN	(2 * 1024 * 1024 + 7)
+
+static char
+file_byte(size_t i)
+{
+	return (char)((i * 7 + i / 251) & 0xff);
+}
 
 static void
 srv_cb(struct evhttp_request *req, void *arg)
@@ -118,6 +130,28 @@ srv_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(uri, "/redirect") == 0) {
 		evhttp_add_header(out, "Location", "/ok");
 		evhttp_send_reply(req, 302, "Found", b);
+	} else if (strcmp(uri, "/file") == 0 ||
+	    strcmp(uri, "/file-norange") == 0) {
+		/* FILE_LEN bytes of file_byte(i); Range "bytes=N-" -> 206. */
+		long from = 0;
+		char hdr[64], *chunk;
+
+		v = evhttp_find_header(in, "Range");
+		if (v != NULL && strcmp(uri, "/file") == 0 &&
+		    sscanf(v, "bytes=%ld-", &from) == 1 && from > 0 &&
+		    from < FILE_LEN) {
+			snprintf(hdr, sizeof(hdr), "bytes %ld-%d/%d", from,
+			    FILE_LEN - 1, FILE_LEN);
+			evhttp_add_header(out, "Content-Range", hdr);
+		} else
+			from = 0;
+		chunk = xmalloc(FILE_LEN);
+		for (i = 0; i < FILE_LEN; i++)
+			chunk[i] = file_byte(i);
+		evbuffer_add(b, chunk + from, (size_t)(FILE_LEN - from));
+		free(chunk);
+		evhttp_send_reply(req, from > 0 ? 206 : 200,
+		    from > 0 ? "Partial Content" : "OK", b);
 	} else if (strcmp(uri, "/nul") == 0) {
 		evbuffer_add(b, "a\0b", 3);
 		evhttp_send_reply(req, 200, "OK", b);
@@ -727,6 +761,182 @@ test_post_debug_masks_authorization(void **state)
 	free(u);
 }
 
+/* --- http_get_to_fd --------------------------------------------------- */
+
+struct stream_seen {
+	uint64_t	bytes;
+	int		restarts;	/* chunks at 0 after data */
+	uint64_t	first_at;
+	int		chunks;
+};
+
+static int
+data_cb(const void *data, size_t len, uint64_t at, void *arg)
+{
+	struct outcome *o = arg;
+	struct stream_seen *s = o->seen;
+
+	if (s->chunks++ == 0)
+		s->first_at = at;
+	else if (at == 0)
+		s->restarts++;
+	s->bytes += len;
+	return 0;
+}
+
+static void
+fd_done_cb(const struct http_result *r, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->called++;
+	o->ok = r->ok;
+	o->status = r->status;
+	o->len = r->file_size;	/* bytes in the file */
+	o->date = r->partial;
+	o->body = xmemdup(r->body, r->len + 1);
+	o->error = r->error ? xstrdup(r->error) : NULL;
+	event_base_loopbreak(o->fx->base);
+}
+
+/* The whole file, its bytes exactly (2 MiB never held in memory). */
+static int
+file_is_whole(int fd)
+{
+	char *buf = xmalloc(FILE_LEN + 1);
+	ssize_t n = pread(fd, buf, FILE_LEN + 1, 0);
+	size_t i;
+	int ok = n == FILE_LEN;
+
+	for (i = 0; ok && i < FILE_LEN; i++)
+		ok = buf[i] == file_byte(i);
+	free(buf);
+	return ok;
+}
+
+static int
+tmp_fd(void)
+{
+	char path[] = "/tmp/test_http.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static void
+test_get_to_fd(void **state)
+{
+	struct fixture *fx = *state;
+	struct stream_seen seen = { 0 };
+	struct outcome o = { 0 };
+	char *u = url(fx, "/file"), *cause = NULL;
+	int fd = tmp_fd();
+
+	o.fx = fx;
+	o.seen = &seen;
+	assert_non_null(http_get_to_fd(fx->http, u, fd, 0, 2000, 2000,
+	    data_cb, fd_done_cb, &o, &cause));
+	run_for(fx, 5000);
+	assert_int_equal(o.called, 1);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(o.len, FILE_LEN);
+	assert_int_equal(seen.bytes, FILE_LEN);
+	assert_int_equal(o.date, 0);		/* not partial */
+	assert_true(file_is_whole(fd));
+	close(fd);
+	outcome_clear(&o);
+	free(u);
+}
+
+/* Resume: the first 1000 bytes are there; Range brings the rest (206). */
+static void
+test_get_to_fd_resume(void **state)
+{
+	struct fixture *fx = *state;
+	struct stream_seen seen = { 0 };
+	struct outcome o = { 0 };
+	char *u = url(fx, "/file"), *cause = NULL, head[1000];
+	int fd = tmp_fd();
+	size_t i;
+
+	for (i = 0; i < sizeof(head); i++)
+		head[i] = file_byte(i);
+	assert_int_equal(write(fd, head, sizeof(head)), sizeof(head));
+	o.fx = fx;
+	o.seen = &seen;
+	assert_non_null(http_get_to_fd(fx->http, u, fd, 1000, 2000, 2000,
+	    data_cb, fd_done_cb, &o, &cause));
+	run_for(fx, 5000);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 206);
+	assert_int_equal(o.date, 1);		/* partial */
+	assert_int_equal(seen.first_at, 1000);
+	assert_int_equal(seen.bytes, FILE_LEN - 1000);
+	assert_int_equal(o.len, FILE_LEN);
+	assert_true(file_is_whole(fd));
+	close(fd);
+	outcome_clear(&o);
+	free(u);
+}
+
+/* A server ignoring Range: the file is rewritten from 0, the callback
+ * sees at == 0 first (the caller restarts its hash). */
+static void
+test_get_to_fd_range_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	struct stream_seen seen = { 0 };
+	struct outcome o = { 0 };
+	char *u = url(fx, "/file-norange"), *cause = NULL;
+	int fd = tmp_fd();
+
+	assert_int_equal(write(fd, "garbage-garbage", 15), 15);
+	o.fx = fx;
+	o.seen = &seen;
+	assert_non_null(http_get_to_fd(fx->http, u, fd, 15, 2000, 2000,
+	    data_cb, fd_done_cb, &o, &cause));
+	run_for(fx, 5000);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(o.date, 0);
+	assert_int_equal(seen.first_at, 0);
+	assert_int_equal(seen.bytes, FILE_LEN);
+	assert_true(file_is_whole(fd));
+	close(fd);
+	outcome_clear(&o);
+	free(u);
+}
+
+/* An error page goes to memory; the file is left alone. */
+static void
+test_get_to_fd_404(void **state)
+{
+	struct fixture *fx = *state;
+	struct stream_seen seen = { 0 };
+	struct outcome o = { 0 };
+	char *u = url(fx, "/nothing"), *cause = NULL;
+	int fd = tmp_fd();
+	struct stat st;
+
+	o.fx = fx;
+	o.seen = &seen;
+	assert_non_null(http_get_to_fd(fx->http, u, fd, 0, 2000, 2000,
+	    data_cb, fd_done_cb, &o, &cause));
+	run_for(fx, 5000);
+	assert_true(o.ok);
+	assert_int_equal(o.status, 404);
+	assert_string_equal(o.body, "not here");
+	assert_int_equal(seen.bytes, 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	close(fd);
+	outcome_clear(&o);
+	free(u);
+}
+
 int
 main(void)
 {
@@ -761,6 +971,14 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_post_debug_masks_authorization, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_to_fd, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_get_to_fd_resume, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_get_to_fd_range_ignored,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_to_fd_404, setup,
+		    teardown),
 	};
 
 	/* The in-process server writes to sockets the client dropped. */

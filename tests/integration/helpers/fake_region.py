@@ -111,6 +111,13 @@ The rack refresh (maas-rack-refresh.md; contract FAKE_REGION_REFRESH_API.md):
   (or no MAC and no "default") not in it: BootConfigNoResponse.
   POST /user-token: credentials of a non-node token (extension).
   GET /status also shows layer2 and region_time.
+
+Boot images (maas-rack-boot.md §1.1-1.2): GetBootSources answers one source,
+http://127.0.0.2:1/MAAS/images-stream/streams/v1/index.json (a region URL the rack
+must replace by its own maas_url, as fix_sources_for_cluster does; nothing listens
+there), with no selections; GetProxies answers no proxy; UpdateLastImageSync {}.
+The stream itself (DB/stream.json, GET /MAAS/images-stream/..., POST /stream-fault,
+GET /stream-stats) is in fake_stream.py.
 """
 import argparse
 import fcntl
@@ -129,6 +136,7 @@ import zlib
 from urllib.parse import parse_qs, urlparse, ParseResult
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_stream  # noqa: E402 (after the path)
 from refresh_codec import (  # noqa: E402 (after the path)
     COMMISSIONING, OAUTH_PARAMS, SIGNAL_STATUSES, BadDocument, bmc_ip,
     maas_token_of_header, parse_commissioning, parse_multipart, split_oauth_header)
@@ -147,6 +155,7 @@ LOOPS = {}              # AMP listening port -> event-loop name
 CALLS = []              # in-memory copy of the record (used without --record)
 EVENT_TYPES = {}        # name -> (description, level)
 DHCP_PUSH = {}          # rack system_id -> state of this process's push
+BOOT_SOURCE_URL = "http://127.0.0.2:1/MAAS/images-stream/streams/v1/index.json"
 
 
 # --- helpers -------------------------------------------------------------------
@@ -494,6 +503,29 @@ class GetTimeConfiguration(amp.Command):
     arguments = [(b"system_id", U())]
     response = [(b"servers", amp.ListOf(U())), (b"peers", amp.ListOf(U()))]
     errors = errs(NoSuchNode)
+
+
+class GetBootSources(amp.Command):
+    """MAAS 3.4 region.py; the region answers get_simplestream_endpoint()."""
+    arguments = [(b"uuid", U())]
+    response = [(b"sources", L((b"url", U()), (b"keyring_data", Bytes()),
+                               (b"selections", L((b"os", U()), (b"release", U()),
+                                                 (b"arches", amp.ListOf(U())),
+                                                 (b"subarches", amp.ListOf(U())),
+                                                 (b"labels", amp.ListOf(U()))))))]
+    errors = {}
+
+
+class GetProxies(amp.Command):
+    arguments = []
+    response = [(b"http", ParsedURL(optional=True)), (b"https", ParsedURL(optional=True))]
+    errors = {}
+
+
+class UpdateLastImageSync(amp.Command):
+    arguments = [(b"system_id", U())]
+    response = []
+    errors = {}
 
 
 class RequestRackRefresh(amp.Command):
@@ -1074,6 +1106,22 @@ class Region(amp.AMP):
             self.loop, system_id, self.peer))
         return dict(creds)
 
+    @GetBootSources.responder
+    def get_boot_sources(self, uuid):
+        # The region's own maas_url, which the rack must replace by its own
+        # working one (fix_sources_for_cluster): a loopback address nothing
+        # listens on, so a rack that does not swap it fails visibly.
+        return {"sources": [{"url": BOOT_SOURCE_URL, "keyring_data": b"",
+                             "selections": []}]}
+
+    @GetProxies.responder
+    def get_proxies(self):
+        return {}
+
+    @UpdateLastImageSync.responder
+    def update_last_image_sync(self, system_id):
+        return {}
+
     @ReportForeignDHCPServer.responder
     def report_foreign_dhcp(self, system_id, interface_name, dhcp_ip=None):
         return {}
@@ -1623,6 +1671,8 @@ class RPCInfo(resource.Resource):
     def render_GET(self, request):
         if request.path.startswith(b"/MAAS/echo/"):
             return echo(request)
+        if request.path.startswith(fake_stream.PREFIX):
+            return fake_stream.render(request, ARGS.db)
         if request.path != b"/MAAS/rpc/":
             request.setResponseCode(404)
             request.setHeader(b"content-type", b"text/html; charset=utf-8")
@@ -1721,6 +1771,8 @@ class Control(resource.Resource):
                 "region_authenticated": c.region_authenticated,
                 "registered": c.registered, "system_id": c.system_id,
                 "hostname": c.hostname} for c in CONNS])
+        if p == "/stream-stats":
+            return to_json(request, fake_stream.STATS)
         if p == "/refreshes":
             out = list(REFRESHES)
             if "system_id" in q:
@@ -1758,6 +1810,11 @@ class Control(resource.Resource):
             return to_json(request, {"ok": False, "error": "bad JSON: %s" % e}, 400)
         if p == "/fault":
             return self.fault(request, body)
+        if p == "/stream-fault":
+            err = fake_stream.fault(body)
+            if err:
+                return to_json(request, {"ok": False, "error": err}, 400)
+            return to_json(request, {"ok": True, "faults": fake_stream.FAULTS})
         if p == "/eventloops/remove":
             name = str(body.get("name", ""))
             if not name or "/" in name:

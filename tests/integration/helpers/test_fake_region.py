@@ -479,8 +479,12 @@ def main_checks(tmp, db, r1, r2):
     check(isinstance(r["servers"], list) and r["peers"] == [], "GetTimeConfiguration")
     r = yield racks[2].callRemote(fr.Identify)
     check(r["ident"] == "r2:pid=%d" % r2.pid, "Identify answers the event-loop name")
-    code, desc = yield expect_error(raw_call(racks[0], "GetBootSources"))
+    # GetArchiveMirrors: a real MAAS command the fake region does not serve.
+    code, desc = yield expect_error(raw_call(racks[0], "GetArchiveMirrors"))
     check(code == "UNHANDLED" and "Unhandled Command" in desc, "unknown command -> UNHANDLED")
+    r = yield racks[0].callRemote(fr.GetBootSources, uuid=sid)
+    check(r["sources"][0]["url"].endswith("/MAAS/images-stream/streams/v1/index.json")
+          and r["sources"][0]["selections"] == [], "GetBootSources: one source, no selections")
 
     # -- ListNodePowerParameters -----------------------------------------------
     nodes = [{"system_id": "n%02d" % i, "hostname": "node%d" % i, "power_type": "ipmi",
