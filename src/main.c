@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "boot_backend.h"
+#include "boot_http.h"
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
@@ -69,6 +70,7 @@ struct rackd {
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
 	struct boot_events	*events;	/* NODE_HTTP_REQUEST, ... */
 	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
+	struct boot_http	*boot_http;	/* httpd's boot paths -> boot */
 	struct region_reports	*boot_reports;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct event		*secret_timer;
@@ -652,6 +654,10 @@ cmd_run(const char *path, int debug)
 	r.events = boot_events_new();
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
+	/* The boot backend lives with TFTP (it needs its file source);
+	 * without it httpd serves boot paths as plain files. */
+	if (r.httpd != NULL && r.boot != NULL)
+		r.boot_http = boot_http_new(r.httpd, r.boot);
 
 	/* One registry per process, owned here and handed to the services. */
 	r.metrics = metrics_new();
@@ -702,6 +708,7 @@ cmd_run(const char *path, int debug)
 	tftp_free(r.tftp);
 	/* Flights still waiting for the region are freed by the pool's
 	 * CANCELLED callbacks below. */
+	boot_http_free(r.boot_http);	/* cancels its configs in flight */
 	boot_backend_free(r.boot);
 	tftp_fs_free(r.tftp_fs);
 	httpd_free(r.httpd);		/* before the pool it asks for regions */
