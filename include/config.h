@@ -90,6 +90,11 @@ struct config_http {
 	int	 max_connections;	/* client connections at once */
 };
 
+/* metrics: section — Prometheus text on http.internal_port's /metrics. */
+struct config_metrics {
+	bool	 enabled;		/* serve /metrics */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -113,6 +118,7 @@ struct rackd_config {
 	struct config_refresh refresh;
 	struct config_tftp tftp;
 	struct config_http http;
+	struct config_metrics metrics;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

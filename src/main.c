@@ -79,17 +79,38 @@ struct rackd {
 
 static void	rackd_start_regions(struct rackd *);
 
-/* What `rackd status` reads (status.h); called whenever a service starts. */
+/* What `rackd status` and /metrics read (status.h). */
 static void
-rackd_status_sources(struct rackd *r)
+rackd_status_fill(struct rackd *r, struct status_sources *src)
 {
-	struct status_sources src = {
+	struct status_sources s = {
 		RACKD_VERSION, r->cfg->hostname, r->pool, r->power, r->dhcp,
 		r->refresh, r->metrics, r->tftp,
 	};
 
+	*src = s;
+}
+
+/* Hand the sources to the status socket; called whenever a service starts. */
+static void
+rackd_status_sources(struct rackd *r)
+{
+	struct status_sources src;
+
+	rackd_status_fill(r, &src);
 	if (r->status != NULL)
 		status_server_set_sources(r->status, &src);
+}
+
+/* httpd's /metrics (httpd_set_metrics_hook): built at each request from
+ * the services running now, so it is never stale. */
+static char *
+rackd_metrics_text(void *arg)
+{
+	struct status_sources src;
+
+	rackd_status_fill(arg, &src);
+	return status_metrics_text(&src);
 }
 /* Boot events waiting for a region: a storm of 100 clients makes ~10
  * each; beyond this the oldest go. */
@@ -663,6 +684,9 @@ cmd_run(const char *path, int debug)
 	r.metrics = metrics_new();
 	if (r.tftp != NULL)
 		tftp_set_metrics(r.tftp, r.metrics);
+	/* httpd is below the status layer: it gets the text as a hook. */
+	if (r.httpd != NULL && r.cfg->metrics.enabled)
+		httpd_set_metrics_hook(r.httpd, rackd_metrics_text, &r);
 	{
 		struct status_sources src = { RACKD_VERSION, r.cfg->hostname,
 		    NULL, NULL, NULL, NULL, r.metrics, r.tftp };

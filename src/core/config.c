@@ -40,6 +40,7 @@
 #define RFR(m)	offsetof(struct rackd_config, refresh.m)
 #define TFT(m)	offsetof(struct rackd_config, tftp.m)
 #define HTP(m)	offsetof(struct rackd_config, http.m)
+#define MET(m)	offsetof(struct rackd_config, metrics.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -320,6 +321,15 @@ const struct config_key config_keys[] = {
 	  100000, false,
 	  "Client connections at once; beyond this new ones are closed at "
 	  "once, with a log line." },
+
+	/* metrics: the Prometheus exposition on the internal HTTP port */
+	{ "metrics", CONFIG_SECTION, OFF(metrics), NULL, 0, 0, false,
+	  "Prometheus metrics (the ones `rackd status` shows) served on "
+	  "http.internal_port.  Changes need a restart." },
+	{ "metrics.enabled", CONFIG_BOOL, MET(enabled), "true", 0, 0, false,
+	  "Serve GET /metrics (text format 0.0.4) on http.internal_port; "
+	  "false makes it 404.  Nothing is served when http.internal_port "
+	  "is 0." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 
