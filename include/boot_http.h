@@ -25,4 +25,14 @@ struct boot_http *boot_http_new(struct httpd *, struct boot_backend *);
  */
 void	boot_http_free(struct boot_http *);
 
+/*
+ * httpd's boot events (an httpd_event_fn; arg: the struct region_reports
+ * shared with the boot backend): NODE_HTTP_REQUEST or LOADING_EPHEMERAL
+ * as SendEventIPAddress, in order per client IP, the type registered
+ * first, kept through a region outage (region_report.h).  Another type
+ * is logged and dropped.
+ */
+void	boot_http_event(void *reports, const char *type, const char *ip,
+	    const char *desc);
+
 #endif

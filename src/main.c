@@ -30,7 +30,6 @@
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
-#include "boot_events.h"
 #include "http.h"
 #include "httpd.h"
 #include "dhcp.h"
@@ -68,7 +67,6 @@ struct rackd {
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
-	struct boot_events	*events;	/* NODE_HTTP_REQUEST, ... */
 	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
 	struct boot_http	*boot_http;	/* httpd's boot paths -> boot */
 	struct region_reports	*boot_reports;
@@ -500,7 +498,6 @@ rackd_start_regions(struct rackd *r)
 	rpc_set_pool(r->rpc, r->pool);
 	if (r->httpd != NULL)
 		httpd_set_pool(r->httpd, r->pool);
-	boot_events_set_pool(r->events, r->pool);
 	region_reports_set_pool(r->boot_reports, r->pool);
 	if (r->boot != NULL)
 		boot_backend_set_pool(r->boot, r->pool);
@@ -576,14 +573,6 @@ rackd_http_status(void *arg, char *info, size_t cap)
 	return httpd_service_status(((struct rackd *)arg)->httpd, info, cap);
 }
 
-/* httpd's boot events go to the region (boot_events.h). */
-static void
-rackd_boot_event(void *arg, const char *type, const char *ip,
-    const char *desc)
-{
-	boot_events_send(((struct rackd *)arg)->events, type, ip, desc);
-}
-
 /*
  * Start HTTP on http.port / http.internal_port.  Not fatal when it
  * cannot listen (5248 taken by a region's nginx on the same host): the
@@ -609,7 +598,8 @@ rackd_start_httpd(struct rackd *r)
 	p.client_timeout_ms = r->cfg->http.client_timeout_ms;
 	p.max_connections = r->cfg->http.max_connections;
 	r->httpd = httpd_new(r->base, &p);
-	httpd_set_event_hook(r->httpd, rackd_boot_event, r);
+	/* Its events share the boot backend's ordered queue. */
+	httpd_set_event_hook(r->httpd, boot_http_event, r->boot_reports);
 	if (httpd_start(r->httpd, &cause) == -1) {
 		log_warnx("http: not fully serving: %s", cause);
 		free(cause);
@@ -672,7 +662,6 @@ cmd_run(const char *path, int debug)
 	r.boot_reports = region_reports_new(r.base, "boot", BOOT_REPORT_MAX);
 	rackd_start_tftp(&r);
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
-	r.events = boot_events_new();
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
 	/* The boot backend lives with TFTP (it needs its file source);
@@ -739,7 +728,6 @@ cmd_run(const char *path, int debug)
 	region_reports_shutdown(r.boot_reports);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
-	boot_events_free(r.events);	/* after the pool's last callbacks */
 	region_reports_free(r.boot_reports);
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amp.h"
 #include "boot_backend.h"
 #include "boot_http.h"
 #include "bootmethod.h"
 #include "httpd.h"
 #include "log.h"
+#include "rackd.h"
+#include "region_report.h"
 #include "xmalloc.h"
 
 struct boot_http_req {
@@ -105,4 +108,32 @@ boot_http_free(struct boot_http *bh)
 	}
 	httpd_set_boot_handler(bh->h, NULL, NULL);
 	free(bh);
+}
+
+/* src/provisioningserver/events.py@3.4.0 EVENT_DETAILS (spec §2.7). */
+static const struct region_event_type boot_http_event_types[] = {
+	{ "NODE_HTTP_REQUEST", "HTTP Request", 10 },
+	{ "LOADING_EPHEMERAL", "Loading ephemeral", 20 },
+};
+
+void
+boot_http_event(void *reports, const char *type, const char *ip,
+    const char *desc)
+{
+	const struct region_event_type *t = NULL;
+	struct amp_box *a;
+	size_t i;
+
+	for (i = 0; i < RACKD_NELEM(boot_http_event_types); i++)
+		if (strcmp(boot_http_event_types[i].name, type) == 0)
+			t = &boot_http_event_types[i];
+	if (t == NULL) {
+		log_warnx("http: event type %s unknown; not sent", type);
+		return;
+	}
+	a = amp_box_new();
+	amp_box_put_str(a, "ip_address", ip);
+	amp_box_put_str(a, "type_name", t->name);
+	amp_box_put_str(a, "description", desc);
+	region_reports_event(reports, t, "SendEventIPAddress", a, ip);
 }
