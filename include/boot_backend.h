@@ -1,5 +1,5 @@
 /*
- * boot_backend.h — the one boot backend behind TFTP (and HTTP next):
+ * boot_backend.h — the one boot backend behind TFTP and HTTP (boot_http.h):
  * a requested name is either a boot config (a boot method matches it:
  * GetBootConfig to the region, the image checked in the local store,
  * the config rendered) or a plain file under tftp_root (spec

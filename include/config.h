@@ -101,6 +101,11 @@ struct config_images {
 	int	 retries;		/* fetches of one file failing its check */
 };
 
+/* metrics: section — Prometheus text on http.internal_port's /metrics. */
+struct config_metrics {
+	bool	 enabled;		/* serve /metrics */
+};
+
 struct rackd_config {
 	char	*path;			/* file this was loaded from (owned) */
 
@@ -125,6 +130,7 @@ struct rackd_config {
 	struct config_tftp tftp;
 	struct config_http http;
 	struct config_images images;
+	struct config_metrics metrics;
 
 	/* Private to config.c: MAAS keys kept only so they round-trip. */
 	int	 max_idle_rpc_connections;	/* accepted, unused */

@@ -15,6 +15,7 @@
  *                   X-Server-Port, X-Forwarded-For, X-Forwarded-Port
  *   /log            nginx's auth_request target: 200, and the events of
  *                   X-Original-URI requested by X-Original-Remote-IP
+ *   /metrics        Prometheus text from the metrics hook, if one is set
  *
  * The server is written on bufferevents rather than evhttp because evhttp
  * reads a whole request body into memory before the callback runs; here a
@@ -63,6 +64,14 @@ const char *httpd_service_status(struct httpd *, char *info, size_t cap);
 typedef void (*httpd_event_fn)(void *arg, const char *type, const char *ip,
 	    const char *desc);
 void	httpd_set_event_hook(struct httpd *, httpd_event_fn, void *arg);
+
+/*
+ * /metrics on the internal port: fn returns the Prometheus text
+ * exposition (malloc'd, httpd frees it).  NULL fn: /metrics is 404.
+ * A hook rather than a dependency: the status layer sits above httpd.
+ */
+typedef char *(*httpd_text_fn)(void *arg);
+void	httpd_set_metrics_hook(struct httpd *, httpd_text_fn, void *arg);
 
 /* --- the boot backend hook ----------------------------------------- */
 struct httpd_boot_info {

@@ -26,10 +26,10 @@
 #include <event2/event.h>
 
 #include "boot_backend.h"
+#include "boot_http.h"
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
-#include "boot_events.h"
 #include "http.h"
 #include "httpd.h"
 #include "dhcp.h"
@@ -68,8 +68,8 @@ struct rackd {
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
-	struct boot_events	*events;	/* NODE_HTTP_REQUEST, ... */
 	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
+	struct boot_http	*boot_http;	/* httpd's boot paths -> boot */
 	struct region_reports	*boot_reports;
 	struct imagesync	*sync;		/* boot images from the region */
 	struct event		*ev_term, *ev_int, *ev_hup;
@@ -79,17 +79,38 @@ struct rackd {
 
 static void	rackd_start_regions(struct rackd *);
 
-/* What `rackd status` reads (status.h); called whenever a service starts. */
+/* What `rackd status` and /metrics read (status.h). */
 static void
-rackd_status_sources(struct rackd *r)
+rackd_status_fill(struct rackd *r, struct status_sources *src)
 {
-	struct status_sources src = {
+	struct status_sources s = {
 		RACKD_VERSION, r->cfg->hostname, r->pool, r->power, r->dhcp,
 		r->refresh, r->metrics, r->tftp,
 	};
 
+	*src = s;
+}
+
+/* Hand the sources to the status socket; called whenever a service starts. */
+static void
+rackd_status_sources(struct rackd *r)
+{
+	struct status_sources src;
+
+	rackd_status_fill(r, &src);
 	if (r->status != NULL)
 		status_server_set_sources(r->status, &src);
+}
+
+/* httpd's /metrics (httpd_set_metrics_hook): built at each request from
+ * the services running now, so it is never stale. */
+static char *
+rackd_metrics_text(void *arg)
+{
+	struct status_sources src;
+
+	rackd_status_fill(arg, &src);
+	return status_metrics_text(&src);
 }
 /* Boot events waiting for a region: a storm of 100 clients makes ~10
  * each; beyond this the oldest go. */
@@ -495,7 +516,6 @@ rackd_start_regions(struct rackd *r)
 	rpc_set_pool(r->rpc, r->pool);
 	if (r->httpd != NULL)
 		httpd_set_pool(r->httpd, r->pool);
-	boot_events_set_pool(r->events, r->pool);
 	region_reports_set_pool(r->boot_reports, r->pool);
 	if (r->boot != NULL)
 		boot_backend_set_pool(r->boot, r->pool);
@@ -577,14 +597,6 @@ rackd_http_status(void *arg, char *info, size_t cap)
 	return httpd_service_status(((struct rackd *)arg)->httpd, info, cap);
 }
 
-/* httpd's boot events go to the region (boot_events.h). */
-static void
-rackd_boot_event(void *arg, const char *type, const char *ip,
-    const char *desc)
-{
-	boot_events_send(((struct rackd *)arg)->events, type, ip, desc);
-}
-
 /*
  * Start HTTP on http.port / http.internal_port.  Not fatal when it
  * cannot listen (5248 taken by a region's nginx on the same host): the
@@ -610,7 +622,8 @@ rackd_start_httpd(struct rackd *r)
 	p.client_timeout_ms = r->cfg->http.client_timeout_ms;
 	p.max_connections = r->cfg->http.max_connections;
 	r->httpd = httpd_new(r->base, &p);
-	httpd_set_event_hook(r->httpd, rackd_boot_event, r);
+	/* Its events share the boot backend's ordered queue. */
+	httpd_set_event_hook(r->httpd, boot_http_event, r->boot_reports);
 	if (httpd_start(r->httpd, &cause) == -1) {
 		log_warnx("http: not fully serving: %s", cause);
 		free(cause);
@@ -673,14 +686,20 @@ cmd_run(const char *path, int debug)
 	r.boot_reports = region_reports_new(r.base, "boot", BOOT_REPORT_MAX);
 	rackd_start_tftp(&r);
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
-	r.events = boot_events_new();
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
+	/* The boot backend lives with TFTP (it needs its file source);
+	 * without it httpd serves boot paths as plain files. */
+	if (r.httpd != NULL && r.boot != NULL)
+		r.boot_http = boot_http_new(r.httpd, r.boot);
 
 	/* One registry per process, owned here and handed to the services. */
 	r.metrics = metrics_new();
 	if (r.tftp != NULL)
 		tftp_set_metrics(r.tftp, r.metrics);
+	/* httpd is below the status layer: it gets the text as a hook. */
+	if (r.httpd != NULL && r.cfg->metrics.enabled)
+		httpd_set_metrics_hook(r.httpd, rackd_metrics_text, &r);
 	{
 		struct status_sources src = { RACKD_VERSION, r.cfg->hostname,
 		    NULL, NULL, NULL, NULL, r.metrics, r.tftp };
@@ -726,6 +745,7 @@ cmd_run(const char *path, int debug)
 	tftp_free(r.tftp);
 	/* Flights still waiting for the region are freed by the pool's
 	 * CANCELLED callbacks below. */
+	boot_http_free(r.boot_http);	/* cancels its configs in flight */
 	boot_backend_free(r.boot);
 	tftp_fs_free(r.tftp_fs);
 	httpd_free(r.httpd);		/* before the pool it asks for regions */
@@ -733,7 +753,6 @@ cmd_run(const char *path, int debug)
 	imagesync_shutdown(r.sync);
 	dhcp_free(r.dhcp);		/* stops the Kea instances */
 	region_pool_free(r.pool);
-	boot_events_free(r.events);	/* after the pool's last callbacks */
 	region_reports_free(r.boot_reports);
 	refresh_free(r.refresh);
 	proc_runner_free(r.runner);

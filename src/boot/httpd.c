@@ -338,6 +338,7 @@ static void
 dispatch_internal(struct httpd_conn *c, const char *rel)
 {
 	const char *sa, *sp, *ff, *fp, *uri, *ip;
+	char *text;
 
 	if (strcmp(rel, "log") == 0 && strncmp(c->head.target, "/log", 4) == 0) {
 		if (!method_is_get(c)) {
@@ -349,6 +350,17 @@ dispatch_internal(struct httpd_conn *c, const char *rel)
 		if (uri != NULL && ip != NULL)
 			log_image_request(c->h, ip, uri);
 		httpd_conn_reply(c, 200, NULL, NULL, 0, NULL);
+		return;
+	}
+	if (strcmp(rel, "metrics") == 0 && c->h->metrics_fn != NULL) {
+		if (!method_is_get(c)) {
+			reply_error(c, 405, NULL);
+			return;
+		}
+		text = c->h->metrics_fn(c->h->metrics_arg);
+		httpd_conn_reply(c, 200, "text/plain; version=0.0.4; "
+		    "charset=utf-8", text, strlen(text), NULL);
+		free(text);
 		return;
 	}
 	if (strncmp(rel, "boot/", 5) != 0 && strcmp(rel, "boot") != 0) {
@@ -746,6 +758,13 @@ httpd_set_event_hook(struct httpd *h, httpd_event_fn fn, void *arg)
 {
 	h->event_fn = fn;
 	h->event_arg = arg;
+}
+
+void
+httpd_set_metrics_hook(struct httpd *h, httpd_text_fn fn, void *arg)
+{
+	h->metrics_fn = fn;
+	h->metrics_arg = arg;
 }
 
 void

@@ -76,6 +76,8 @@ struct httpd {
 	void			*event_arg;
 	httpd_boot_fn		 boot_fn;
 	void			*boot_arg;
+	httpd_text_fn		 metrics_fn;	/* NULL: /metrics is 404 */
+	void			*metrics_arg;
 	unsigned		 rr;		/* round robin over regions */
 	struct httpd_penalty	*penalties;
 	size_t			 npenalties;

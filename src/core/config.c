@@ -41,6 +41,7 @@
 #define TFT(m)	offsetof(struct rackd_config, tftp.m)
 #define HTP(m)	offsetof(struct rackd_config, http.m)
 #define IMG(m)	offsetof(struct rackd_config, images.m)
+#define MET(m)	offsetof(struct rackd_config, metrics.m)
 
 const struct config_key config_keys[] = {
 	/* MAAS-compatible keys */
@@ -361,6 +362,15 @@ const struct config_key config_keys[] = {
 	{ "images.retries", CONFIG_INT, IMG(retries), "3", 1, 100, false,
 	  "Fetches of one file whose size or sha256 is wrong before the sync "
 	  "fails; such a file is never used." },
+
+	/* metrics: the Prometheus exposition on the internal HTTP port */
+	{ "metrics", CONFIG_SECTION, OFF(metrics), NULL, 0, 0, false,
+	  "Prometheus metrics (the ones `rackd status` shows) served on "
+	  "http.internal_port.  Changes need a restart." },
+	{ "metrics.enabled", CONFIG_BOOL, MET(enabled), "true", 0, 0, false,
+	  "Serve GET /metrics (text format 0.0.4) on http.internal_port; "
+	  "false makes it 404.  Nothing is served when http.internal_port "
+	  "is 0." },
 };
 const size_t config_nkeys = RACKD_NELEM(config_keys);
 
