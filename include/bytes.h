@@ -33,6 +33,9 @@ struct cursor {
 	size_t		 left;
 };
 
+/* The value of one hex digit (either case), or -1 when c is not one. */
+int	bytes_hexval(int c);
+
 void	cursor_init(struct cursor *, const void *, size_t);
 int	cursor_get_u8(struct cursor *, uint8_t *);
 int	cursor_get_u16be(struct cursor *, uint16_t *);

@@ -23,6 +23,10 @@ int	 xvasprintf(char **, const char *, va_list) RACKD_PRINTF(2, 0);
 void	 xwipe(void *, size_t);
 /* Free a NULL-terminated vector of strings and the vector.  NULL ok. */
 void	 xstrv_free(char **);
+/* A counted vector of strings: append s (taken) to *v of *n entries... */
+void	 xstrv_push(char ***v, size_t *n, char *s);
+/* ...and free its n strings and the vector.  NULL ok. */
+void	 xstrv_free_n(char **v, size_t n);
 /* Wipe a NUL-terminated string, then free it.  NULL is fine. */
 void	 xfree_secret(char *);
 

@@ -213,17 +213,6 @@ httpd_range_parse(const char *value, uint64_t size, uint64_t *first,
 	return HTTPD_RANGE_OK;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 httpd_path_sanitise(const char *target, char *out, size_t cap)
 {
@@ -241,8 +230,8 @@ httpd_path_sanitise(const char *target, char *out, size_t cap)
 				free(dec);
 				return 400;
 			}
-			if ((hi = hexval((unsigned char)target[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)target[i + 2])) < 0 ||
+			if ((hi = bytes_hexval((unsigned char)target[i + 1])) < 0 ||
+			    (lo = bytes_hexval((unsigned char)target[i + 2])) < 0 ||
 			    (hi == 0 && lo == 0)) {
 				free(dec);
 				return 400;

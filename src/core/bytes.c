@@ -136,3 +136,15 @@ cursor_skip(struct cursor *c, size_t n)
 	c->left -= n;
 	return 0;
 }
+
+int
+bytes_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -21,19 +21,8 @@
 
 #include "log.h"
 #include "secret.h"
+#include "bytes.h"
 #include "xmalloc.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int
 secret_from_hex(const char *hex, struct secret *s, char **cause)
@@ -65,8 +54,8 @@ secret_from_hex(const char *hex, struct secret *s, char **cause)
 		return -1;
 	}
 	for (i = 0; i < n / 2; i++) {
-		hi = hexval((unsigned char)hex[start + 2 * i]);
-		lo = hexval((unsigned char)hex[start + 2 * i + 1]);
+		hi = bytes_hexval((unsigned char)hex[start + 2 * i]);
+		lo = bytes_hexval((unsigned char)hex[start + 2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			secret_wipe(s);
 			xasprintf(cause, "the shared secret is not hex text "

@@ -129,3 +129,22 @@ xstrv_free(char **v)
 		free(v[i]);
 	free(v);
 }
+
+void
+xstrv_push(char ***v, size_t *n, char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = s;
+}
+
+void
+xstrv_free_n(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -19,23 +19,6 @@
  * the finished LFC output if any, else the two LFC inputs, then the file. */
 static const char *const LOAD_ORDER[] = { ".completed", ".2", ".1", "" };
 
-static void
-strv_add(char ***v, size_t *n, char *s)
-{
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[(*n)++] = s;
-}
-
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Read a whole file: 0 with *text (NUL-terminated, caller frees), 1 when
  * it does not exist, -1 with *cause. */
 static int
@@ -158,7 +141,7 @@ list_instances(const char *dir, int family, char ***names, size_t *n)
 		if (i < *n)
 			free(inst);
 		else
-			strv_add(names, n, inst);
+			xstrv_push(names, n, inst);
 	}
 	closedir(dp);
 }
@@ -250,7 +233,7 @@ kea_carry_seed(const char *dir, int family, const char *target,
 	if (load_instance(lease_path, family, &tgt, cause) == -1)
 		goto done;
 	for (i = 0; i < tgt.nwarnings; i++)
-		strv_add(&out->warnings, &out->nwarnings,
+		xstrv_push(&out->warnings, &out->nwarnings,
 		    xstrdup(tgt.warnings[i]));
 
 	list_instances(dir, family, &names, &nnames);
@@ -264,13 +247,13 @@ kea_carry_seed(const char *dir, int family, const char *target,
 		r = load_instance(base, family, &srcs[nsrc], &err);
 		free(base);
 		if (r == -1) {
-			strv_add(&out->warnings, &out->nwarnings, err);
+			xstrv_push(&out->warnings, &out->nwarnings, err);
 			err = NULL;
 			kea_leases_free(&srcs[nsrc]);
 			continue;
 		}
 		for (j = 0; j < srcs[nsrc].nwarnings; j++)
-			strv_add(&out->warnings, &out->nwarnings,
+			xstrv_push(&out->warnings, &out->nwarnings,
 			    xstrdup(srcs[nsrc].warnings[j]));
 		snames[nsrc] = names[i];
 		sp[nsrc] = &srcs[nsrc];
@@ -328,7 +311,7 @@ kea_carry_seed(const char *dir, int family, const char *target,
 		xasprintf(&line, "carried %zu lease%s of %s from '%s' into "
 		    "'%s'", carry.counts[i].n, carry.counts[i].n == 1 ? "" :
 		    "s", carry.counts[i].cidr, carry.counts[i].source, target);
-		strv_add(&out->lines, &out->nlines, line);
+		xstrv_push(&out->lines, &out->nlines, line);
 	}
 	rc = 0;
 done:
@@ -356,8 +339,8 @@ kea_seed_free(struct kea_seed *s)
 		return;
 	free(s->addrs);
 	free(s->subnet_ids);
-	strv_free(s->lines, s->nlines);
-	strv_free(s->warnings, s->nwarnings);
+	xstrv_free_n(s->lines, s->nlines);
+	xstrv_free_n(s->warnings, s->nwarnings);
 	memset(s, 0, sizeof *s);
 }
 
@@ -393,13 +376,13 @@ kea_carry_retire(const char *dir, int family, const char *const *keep,
 			xasprintf(&from, "%s%s", base, LOAD_ORDER[k]);
 			xasprintf(&to, "%s.retired", from);
 			if (rename(from, to) == 0)
-				strv_add(retired, &nret, xstrdup(
+				xstrv_push(retired, &nret, xstrdup(
 				    strrchr(from, '/') + 1));
 			free(from);
 			free(to);
 		}
 		free(base);
 	}
-	strv_free(names, nnames);
+	xstrv_free_n(names, nnames);
 	return nret;
 }

@@ -180,23 +180,6 @@ net_contains(const struct net *n, u128 v)
 	return v >= n->first && v <= n->last;
 }
 
-static void
-strv_add(char ***v, size_t *n, char *s)
-{
-	*v = xreallocarray(*v, *n + 1, sizeof(**v));
-	(*v)[(*n)++] = s;
-}
-
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int
 strv_has(char **v, size_t n, const char *s)
 {
@@ -217,7 +200,7 @@ note(struct build *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&s, fmt, ap);
 	va_end(ap);
-	strv_add(&b->plan->notes, &b->plan->n_notes, s);
+	xstrv_push(&b->plan->notes, &b->plan->n_notes, s);
 }
 
 /* The first non-blank line of a snippet, trimmed, for error items. */
@@ -407,7 +390,7 @@ inst_add_net(struct build *b, int ii, size_t ni)
 	n = json_array_get(json_object_get(b->args, "shared_networks"), ni);
 	if ((ifn = jstr(n, "interface")) != NULL &&
 	    !strv_has(in->ifaces, in->n_ifaces, ifn))
-		strv_add(&in->ifaces, &in->n_ifaces, xstrdup(ifn));
+		xstrv_push(&in->ifaces, &in->n_ifaces, xstrdup(ifn));
 }
 
 /* The HA instance (or -1) that serves interface ifn. */
@@ -485,7 +468,7 @@ group(struct build *b, char **cause)
 			if (iface_owner(b, ifn) == -1 &&
 			    !strv_has(b->insts[standalone].ifaces,
 			    b->insts[standalone].n_ifaces, ifn))
-				strv_add(&b->insts[standalone].ifaces,
+				xstrv_push(&b->insts[standalone].ifaces,
 				    &b->insts[standalone].n_ifaces,
 				    xstrdup(ifn));
 		}
@@ -1160,7 +1143,7 @@ build_free(struct build *b)
 	for (i = 0; i < b->n_insts; i++) {
 		free(b->insts[i].name);
 		free(b->insts[i].nets);
-		strv_free(b->insts[i].ifaces, b->insts[i].n_ifaces);
+		xstrv_free_n(b->insts[i].ifaces, b->insts[i].n_ifaces);
 	}
 	free(b->insts);
 }
@@ -1266,15 +1249,15 @@ kea_plan_free(struct kea_plan *p)
 		free(ki->role);
 		free(ki->this_address);
 		free(ki->peer_address);
-		strv_free(ki->interfaces, ki->n_interfaces);
+		xstrv_free_n(ki->interfaces, ki->n_interfaces);
 		free(ki->socket_path);
 		free(ki->lease_path);
 		json_decref(ki->config);
 	}
 	free(p->inst);
-	strv_free(p->skipped_snippets, p->n_skipped);
-	strv_free(p->skipped_lines, p->n_skipped);
-	strv_free(p->notes, p->n_notes);
+	xstrv_free_n(p->skipped_snippets, p->n_skipped);
+	xstrv_free_n(p->skipped_lines, p->n_skipped);
+	xstrv_free_n(p->notes, p->n_notes);
 	memset(p, 0, sizeof(*p));
 }
 

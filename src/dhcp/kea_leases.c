@@ -46,18 +46,6 @@ split_csv(const char *line, size_t len, size_t *n)
 	return v;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int
 col_index(char *const *cols, size_t n, const char *name)
 {
@@ -183,7 +171,7 @@ kea_leases_parse(struct kea_lease_file *f, int family, const char *text,
 		    "'%.*s': address first, then valid_lifetime, expire, "
 		    "subnet_id and %s)", label, family, (int)(ll < 60 ? ll : 60),
 		    p, family == 4 ? "hwaddr without duid" : "duid");
-		strv_free(hdr, nh);
+		xstrv_free_n(hdr, nh);
 		return -1;
 	}
 	if (f->ncols == 0) {
@@ -210,7 +198,7 @@ kea_leases_parse(struct kea_lease_file *f, int family, const char *text,
 		    map[f->c_expire] < 0 || map[f->c_subnet] < 0) {
 			xasprintf(cause, "%s: header lacks a column the "
 			    "earlier file had", label);
-			strv_free(hdr, nh);
+			xstrv_free_n(hdr, nh);
 			free(map);
 			return -1;
 		}
@@ -249,10 +237,10 @@ kea_leases_parse(struct kea_lease_file *f, int family, const char *text,
 			    &f->rows[f->nrows]) == 0)
 				f->nrows++;
 		}
-		strv_free(fv, nf);
+		xstrv_free_n(fv, nf);
 		p = nl + 1;
 	}
-	strv_free(hdr, nh);
+	xstrv_free_n(hdr, nh);
 	free(map);
 	return 0;
 }
@@ -265,10 +253,10 @@ kea_leases_free(struct kea_lease_file *f)
 	if (f == NULL)
 		return;
 	for (i = 0; i < f->nrows; i++)
-		strv_free(f->rows[i].fields, f->ncols);
+		xstrv_free_n(f->rows[i].fields, f->ncols);
 	free(f->rows);
-	strv_free(f->cols, f->ncols);
-	strv_free(f->warnings, f->nwarnings);
+	xstrv_free_n(f->cols, f->ncols);
+	xstrv_free_n(f->warnings, f->nwarnings);
 	memset(f, 0, sizeof *f);
 }
 
@@ -563,7 +551,7 @@ kea_carry_plan(const struct kea_lease_file *target,
 		free(maps[s]);
 	free(maps);
 	if (hdr != NULL) {
-		strv_free(outcols, nout);
+		xstrv_free_n(outcols, nout);
 		free(hdr);
 	}
 	free(cv);

@@ -92,17 +92,6 @@ quote(const char *s)
 	return q;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 lease_mac_normalise(const char *in, char *out, size_t outlen, char **cause)
 {
@@ -116,8 +105,8 @@ lease_mac_normalise(const char *in, char *out, size_t outlen, char **cause)
 		goto bad;
 	if (n == 12 && strspn(in, "0123456789abcdefABCDEF") == 12) {
 		for (i = 0; i < 6; i++)
-			oct[i] = (unsigned)(hexval(in[2 * i]) << 4 |
-			    hexval(in[2 * i + 1]));
+			oct[i] = (unsigned)(bytes_hexval(in[2 * i]) << 4 |
+			    bytes_hexval(in[2 * i + 1]));
 		goto done;
 	}
 	for (i = 0; i < 6; i++) {
@@ -130,10 +119,10 @@ lease_mac_normalise(const char *in, char *out, size_t outlen, char **cause)
 				goto bad;
 			p++;
 		}
-		if ((h1 = hexval((unsigned char)*p)) < 0)
+		if ((h1 = bytes_hexval((unsigned char)*p)) < 0)
 			goto bad;
 		p++;
-		if ((h2 = hexval((unsigned char)*p)) >= 0) {
+		if ((h2 = bytes_hexval((unsigned char)*p)) >= 0) {
 			oct[i] = (unsigned)(h1 << 4 | h2);
 			p++;
 		} else

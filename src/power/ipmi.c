@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "ipmi.h"
+#include "bytes.h"
 #include "xmalloc.h"
 
 #define IPMI_DEFAULT_PORT	623
@@ -306,14 +307,6 @@ kg_hex(const char *k)
 	return k + 2;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	return (tolower((unsigned char)c) - 'a') + 10;
-}
-
 /*
  * The raw key bytes of k_g into key[IPMI_KG_MAX]: a hex key decoded, an
  * ASCII key as is.  -1 when too long or odd-length hex (nothing said:
@@ -338,7 +331,7 @@ kg_decode(const char *k, uint8_t *key, size_t *n)
 	if (len % 2 != 0 || len / 2 > IPMI_KG_MAX)
 		return -1;
 	for (i = 0; i < len / 2; i++)
-		key[i] = (uint8_t)(hexval(h[2 * i]) << 4 | hexval(h[2 * i + 1]));
+		key[i] = (uint8_t)(bytes_hexval(h[2 * i]) << 4 | bytes_hexval(h[2 * i + 1]));
 	*n = len / 2;
 	return 0;
 }
@@ -1295,8 +1288,8 @@ ipmi_boot_flags_efi(const char *out)
 		if (!isxdigit((unsigned char)p[0]) ||
 		    !isxdigit((unsigned char)p[1]))
 			return -1;
-		hi = hexval(p[0]);
-		lo = hexval(p[1]);
+		hi = bytes_hexval(p[0]);
+		lo = bytes_hexval(p[1]);
 		return ((hi << 4 | lo) & 0x20) != 0 ? 1 : 0;
 	}
 	return -1;

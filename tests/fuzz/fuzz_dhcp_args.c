@@ -1,4 +1,4 @@
-// FUZZ_SRCS: src/dhcp/dhcp_args.c src/dhcp/kea_config.c src/region/amp.c src/core/bytes.c src/core/xmalloc.c src/core/log.c
+// FUZZ_SRCS: src/dhcp/dhcp_args.c src/dhcp/kea_config.c src/dhcp/kea_tls.c src/dhcp/kea_boot_classes.c src/core/fileio.c src/region/amp.c src/core/bytes.c src/core/xmalloc.c src/core/log.c
 /*
  * fuzz_dhcp_args.c — libFuzzer target for the ConfigureDHCPv4/v6 argument
  * codec and the Kea plan (kea_config.h).

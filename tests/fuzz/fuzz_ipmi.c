@@ -1,4 +1,4 @@
-// FUZZ_SRCS: src/power/ipmi.c src/core/xmalloc.c src/core/log.c
+// FUZZ_SRCS: src/power/ipmi.c src/core/bytes.c src/core/xmalloc.c src/core/log.c
 /*
  * fuzz_ipmi.c — libFuzzer target for the pure ipmitool codec (ipmi.h).
  *
