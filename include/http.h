@@ -62,9 +62,14 @@ struct http_request *http_post(struct http *, const char *url,
  * Called for every chunk of a 2xx body written by http_get_to_fd, after it
  * is in the file at offset at (so a caller hashes while streaming).  at is
  * 0 for the first chunk of a server that ignored our Range: the file was
- * truncated and the caller starts over.  Return non-zero to abort the
- * transfer (the result then says "aborted").
+ * truncated and the caller starts over.  Return HTTP_DATA_OK, or
+ * HTTP_DATA_ABORT to abort the transfer (the result then says "aborted").
+ * For http_get_stream the callback is the body's only sink and may also
+ * return HTTP_DATA_PAUSE: the chunk is not taken, the transfer waits
+ * (no stall timeout meanwhile), and the same bytes come again after
+ * http_resume.
  */
+enum { HTTP_DATA_OK = 0, HTTP_DATA_ABORT = 1, HTTP_DATA_PAUSE = 2 };
 typedef int (*http_data_cb)(const void *data, size_t len, uint64_t at,
 	    void *arg);
 /*
@@ -79,6 +84,18 @@ typedef int (*http_data_cb)(const void *data, size_t len, uint64_t at,
 struct http_request *http_get_to_fd(struct http *, const char *url, int fd,
 	    uint64_t offset, long connect_timeout_ms, long stall_timeout_ms,
 	    http_data_cb data_cb, http_done_cb, void *arg, char **cause);
+/*
+ * As http_get_to_fd with no file: every chunk of the 2xx body goes to
+ * sink (with its offset), which owns what it keeps and may pause the
+ * transfer (backpressure from a consumer on another thread).  The
+ * result's file_size is the offset after the last chunk taken.
+ */
+struct http_request *http_get_stream(struct http *, const char *url,
+	    uint64_t offset, long connect_timeout_ms, long stall_timeout_ms,
+	    http_data_cb sink, http_done_cb, void *arg, char **cause);
+/* Carry on a transfer its sink paused (from the loop, never from the
+ * sink itself).  The sink may be called before this returns. */
+void		 http_resume(struct http *, struct http_request *);
 /* Cancel one request; its callback is not called. */
 void		 http_cancel(struct http *, struct http_request *);
 /* Number of requests in flight (tests). */

@@ -126,6 +126,7 @@ run_free(struct is_run *run)
 	free(run->urls);
 	free(run->xdir);
 	free(run->snapshot);
+	free(run->xfer_error);
 	free(run);
 }
 
@@ -184,6 +185,9 @@ is_run_finish(struct imagesync *s, int ok, int switched, const char *fmt, ...)
 		    REGION_CALL_IDEMPOTENT, 0, call_done_count, s);
 	}
 	free(msg);
+	/* The writer may hold the run's fd and digest: take them back. */
+	is_writer_cancel(s->writer);
+	s->flushing = 0;
 	run_free(run);
 	s->run = NULL;
 	s->req = NULL;
@@ -288,6 +292,10 @@ imagesync_new(struct event_base *base, struct http *http,
 		imagesync_free(s);
 		return NULL;
 	}
+	if ((s->writer = is_fetch_writer_new(s, cause)) == NULL) {
+		imagesync_free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -377,6 +385,7 @@ imagesync_shutdown(struct imagesync *s)
 	if (s->req != NULL)
 		http_cancel(s->http, s->req);
 	s->req = NULL;
+	is_writer_cancel(s->writer);
 	if (s->proc != NULL)
 		proc_cancel(s->proc);
 	if (s->check_timer != NULL)
@@ -393,6 +402,7 @@ imagesync_free(struct imagesync *s)
 	if (s == NULL)
 		return;
 	imagesync_shutdown(s);
+	is_writer_free(s->writer);
 	run_free(s->run);
 	if (s->check_timer != NULL)
 		event_free(s->check_timer);

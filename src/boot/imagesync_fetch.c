@@ -4,7 +4,8 @@
  * it arrives, renamed to cache/<sha256> only when its size and sha256
  * are the announced ones.  A transfer that fails resumes with Range from
  * the next region URL; a file failing its check is deleted and fetched
- * again, at most images.retries times.
+ * again, at most images.retries times.  The bytes go to disk on the
+ * writer thread (imagesync_writer.c); the loop only copies them there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,7 @@ is_progress(struct imagesync *s, int force)
 		return;
 	run->last_log_ms = now;
 	got = run->done_bytes + (run->cur < run->nfiles ?
-	    run->files[run->cur].have : 0);
+	    run->files[run->cur].received : 0);
 	el = now - run->started_ms;
 	rate = el > 0 ? (double)run->fetched * 1000.0 / (double)el : 0;
 	is_human(got, a, sizeof(a));
@@ -50,25 +51,39 @@ is_progress(struct imagesync *s, int force)
 	    run->total > 0 ? (int)(got * 100 / run->total) : 100, r, eta);
 }
 
+/*
+ * The body's sink, on the loop: a copy of the chunk goes to the writer
+ * thread; a full queue pauses the transfer until half is written.
+ */
 static int
-file_data(const void *data, size_t len, uint64_t at, void *arg)
+file_sink(const void *data, size_t len, uint64_t at, void *arg)
 {
 	struct imagesync *s = arg;
 	struct is_run *run = s->run;
 	struct is_file *f = &run->files[run->cur];
+	int rc;
 
-	if (at == 0 && f->have > 0) {
-		/* The server ignored our Range: hash from the start. */
-		EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
-		f->have = 0;
-	}
-	EVP_DigestUpdate(f->md, data, len);
-	f->have += len;
+	if (at + len > f->item->size)
+		return HTTP_DATA_ABORT;	/* longer than announced: refetch */
+	rc = is_writer_put(s->writer, data, len, at);
+	if (rc == -1)
+		return HTTP_DATA_PAUSE;
+	if (rc == -2)
+		return HTTP_DATA_ABORT;	/* a write failed: the flush says */
+	f->received = at + len;
 	run->fetched += len;
-	if (f->have > f->item->size)
-		return 1;	/* longer than announced: abort, refetch */
 	is_progress(s, 0);
-	return 0;
+	return HTTP_DATA_OK;
+}
+
+/* The writer drained half its queue: carry on the paused transfer. */
+static void
+file_space(void *arg)
+{
+	struct imagesync *s = arg;
+
+	if (s->run != NULL && s->req != NULL)
+		http_resume(s->http, s->req);
 }
 
 static void
@@ -93,11 +108,12 @@ file_start(struct imagesync *s)
 		f->md = EVP_MD_CTX_new();
 		EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
 	}
+	f->received = f->have;
+	is_writer_begin(s->writer, run->fd, f->md, f->have);
 	url = is_run_url(run, f->item->path);
 	log_debug("images: GET %s (from byte %" PRIu64 ")", url, f->have);
-	s->req = http_get_to_fd(s->http, url, run->fd, f->have,
-	    IS_CONNECT_TIMEOUT_MS, s->set.stall_timeout_ms, file_data,
-	    file_done, s, &cause);
+	s->req = http_get_stream(s->http, url, f->have, IS_CONNECT_TIMEOUT_MS,
+	    s->set.stall_timeout_ms, file_sink, file_done, s, &cause);
 	if (s->req == NULL) {
 		is_run_finish(s, 0, 0, "%s", cause);
 		free(cause);
@@ -117,7 +133,7 @@ file_bad(struct imagesync *s, const char *why)
 	run->fd = -1;
 	unlink(part);
 	free(part);
-	f->have = 0;
+	f->have = f->received = 0;
 	EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
 	f->bad++;
 	log_warnx("images: %s from %s refused (%s); attempt %d of %d",
@@ -131,46 +147,70 @@ file_bad(struct imagesync *s, const char *why)
 	is_later(s, file_start, IS_RETRY_DELAY_MS);
 }
 
+/* The transfer ended: wait for the writer to have everything on disk
+ * (and, when it looks complete, fsync'd and hashed) before judging. */
 static void
 file_done(const struct http_result *res, void *arg)
 {
 	struct imagesync *s = arg;
 	struct is_run *run = s->run;
 	struct is_file *f = &run->files[run->cur];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char hex[2 * EVP_MAX_MD_SIZE + 1], *part, *dst, why[160];
 
 	s->req = NULL;
-	if (res->write_errno != 0) {
+	run->xfer_ok = res->ok;
+	run->xfer_status = res->status;
+	free(run->xfer_error);
+	run->xfer_error = xstrdup(res->ok ? "" : res->error);
+	s->flushing = 1;
+	is_writer_flush(s->writer, res->ok && (res->status == 200 ||
+	    res->status == 206) && f->received == f->item->size);
+}
+
+static void
+file_flushed(const struct is_flush *fl, void *arg)
+{
+	struct imagesync *s = arg;
+	struct is_run *run = s->run;
+	struct is_file *f;
+	const char *error;
+	char *part, *dst, why[160];
+
+	if (!s->flushing || run == NULL || s->stopping)
+		return;
+	s->flushing = 0;
+	f = &run->files[run->cur];
+	f->have = fl->have;
+	error = run->xfer_error;
+	if (fl->err != 0) {
 		is_run_finish(s, 0, 0, "writing %s: %s", f->item->path,
-		    strerror(res->write_errno));
+		    strerror(fl->err));
 		return;
 	}
-	if (!res->ok && strcmp(res->error, "aborted") == 0) {
+	if (!run->xfer_ok && strcmp(error, "aborted") == 0) {
 		file_bad(s, "longer than its announced size");
 		return;
 	}
-	if (!res->ok || res->status >= 500 || res->status == 404) {
+	if (!run->xfer_ok || run->xfer_status >= 500 ||
+	    run->xfer_status == 404) {
 		/* Transport failure (region gone, stall): resume from the
 		 * next region with what we have. */
 		f->transfers++;
 		log_warnx("images: %s from %s: %s (%" PRIu64 " of %" PRIu64
 		    " bytes)", f->item->path, run->urls[run->url_i],
-		    res->ok ? "HTTP error" : res->error, f->have,
+		    run->xfer_ok ? "HTTP error" : error, f->have,
 		    f->item->size);
 		if (f->transfers > (int)(3 * run->nurls + 2)) {
-			is_run_finish(s, 0, 0, "%s: %s", f->item->path, res->ok ?
-			    "HTTP error" : res->error);
+			is_run_finish(s, 0, 0, "%s: %s", f->item->path,
+			    run->xfer_ok ? "HTTP error" : error);
 			return;
 		}
 		is_run_next_url(run);
 		is_later(s, file_start, IS_RETRY_DELAY_MS);
 		return;
 	}
-	if (res->status != 200 && res->status != 206) {
+	if (run->xfer_status != 200 && run->xfer_status != 206) {
 		is_run_finish(s, 0, 0, "%s: HTTP %ld", f->item->path,
-		    res->status);
+		    run->xfer_status);
 		return;
 	}
 	if (f->have != f->item->size) {
@@ -179,12 +219,9 @@ file_done(const struct http_result *res, void *arg)
 		file_bad(s, why);
 		return;
 	}
-	EVP_DigestFinal_ex(f->md, md, &mdlen);
-	for (i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	if (strcmp(hex, f->item->sha256) != 0) {
+	if (strcmp(fl->sha256, f->item->sha256) != 0) {
 		snprintf(why, sizeof(why), "sha256 %.16s..., announced "
-		    "%.16s...", hex, f->item->sha256);
+		    "%.16s...", fl->sha256, f->item->sha256);
 		file_bad(s, why);
 		return;
 	}
@@ -203,6 +240,13 @@ file_done(const struct http_result *res, void *arg)
 	run->done_bytes += f->item->size;
 	run->cur++;
 	is_fetch_files(s);
+}
+
+struct is_writer *
+is_fetch_writer_new(struct imagesync *s, char **cause)
+{
+	return is_writer_new(s->base, IS_WRITE_QUEUE_MAX, file_space,
+	    file_flushed, s, cause);
 }
 
 void

@@ -9,6 +9,8 @@
  *                         products document, selection, missing files
  *   imagesync_fetch.c     the downloads: cache/<sha>.part checked by size
  *                         and sha256, Range resume, retries
+ *   imagesync_writer.c    the disk side of a download on its own thread
+ *                         (write, SHA-256, fsync), bounded queue
  *   imagesync_snapshot.c  archives unpacked, the snapshot of hard links,
  *                         maas.meta, `current` switched, cleanup
  *   imagesync_fs.c        path and file helpers
@@ -38,6 +40,7 @@
 #define IS_RETRY_DELAY_MS	1000
 #define IS_TAR			"/usr/bin/tar"
 #define IS_TAR_TIMEOUT_MS	300000
+#define IS_WRITE_QUEUE_MAX	(8u * 1024 * 1024)	/* bytes not yet written */
 
 struct amp_box;
 struct http;
@@ -52,7 +55,8 @@ struct is_file {			/* one distinct sha256 to fetch */
 	int			 transfers;	/* failed transfers (any URL) */
 	int			 bad;		/* fetches failing the check */
 	uint64_t		 have;		/* hashed bytes in the .part */
-	EVP_MD_CTX		*md;
+	uint64_t		 received;	/* bytes handed to the writer */
+	EVP_MD_CTX		*md;		/* the writer's while it writes */
 };
 
 struct is_run {
@@ -76,6 +80,9 @@ struct is_run {
 	uint64_t		 total, done_bytes, started_ms, last_log_ms;
 	uint64_t		 fetched;
 	int			 doc_tries;
+	int			 xfer_ok;	/* the last transfer's result */
+	long			 xfer_status;
+	char			*xfer_error;
 	size_t			 arch_i;
 	char			*xdir;		/* archive being unpacked */
 	char			*snapshot;
@@ -95,6 +102,8 @@ struct imagesync {
 	void			(*step_fn)(struct imagesync *);
 	struct is_run		*run;
 	struct http_request	*req;
+	struct is_writer	*writer;
+	int			 flushing;	/* waiting for the writer */
 	struct proc		*proc;
 	int			 pending;	/* one more run queued */
 	char			*pending_reason;
@@ -132,8 +141,40 @@ void	is_run_start(struct imagesync *);
 
 /* Fetch run->files from run->cur on, then is_unpack_start. */
 void	is_fetch_files(struct imagesync *);
+/* The service's writer thread, wired to the fetch steps. */
+struct is_writer *is_fetch_writer_new(struct imagesync *, char **cause);
 /* Progress line (every IS_PROGRESS_MS, or now when force). */
 void	is_progress(struct imagesync *, int force);
+
+/* --- imagesync_writer.c ------------------------------------------------ */
+
+struct is_writer;
+/* What a flush found: the bytes written and hashed, the first write
+ * error (errno), and for a final flush the sha256 (hex) after fsync. */
+struct is_flush {
+	uint64_t	 have;
+	int		 err;
+	char		 sha256[2 * EVP_MAX_MD_SIZE + 1];
+};
+/* A writer thread with at most max_bytes of chunks queued.  space_cb: a
+ * paused producer may carry on; flushed_cb: a flush is done (both on the
+ * loop).  NULL with *cause. */
+struct is_writer *is_writer_new(struct event_base *, size_t max_bytes,
+	    void (*space_cb)(void *), void (*flushed_cb)(const struct is_flush *,
+	    void *), void *arg, char **cause);
+/* Start writing fd (have bytes already there and in md); fd and md
+ * belong to the thread until the flushed callback. */
+void	is_writer_begin(struct is_writer *, int fd, EVP_MD_CTX *md,
+	    uint64_t have);
+/* Queue a copy of a chunk for offset at: 0; -1 when the queue is full
+ * (pause; space_cb follows); -2 after a write error (abort). */
+int	is_writer_put(struct is_writer *, const void *, size_t, uint64_t at);
+/* Queue the end of a transfer; final also fsyncs and ends the digest. */
+void	is_writer_flush(struct is_writer *, int final);
+/* Drop what is queued, wait for the job in hand; no callback follows. */
+void	is_writer_cancel(struct is_writer *);
+/* Stop the thread and free.  NULL ok. */
+void	is_writer_free(struct is_writer *);
 
 /* --- imagesync_snapshot.c ---------------------------------------------- */
 

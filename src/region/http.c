@@ -56,6 +56,7 @@ struct http_request {
 	int			 partial;	/* 206 */
 	int			 write_errno;
 	int			 aborted;
+	int			 paused;	/* the sink asked for a pause */
 	http_data_cb		 data_cb;
 	char			 errbuf[CURL_ERROR_SIZE];
 };
@@ -204,6 +205,8 @@ http_file_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	long status = 0;
 	ssize_t w;
 
+	int rc;
+
 	if (!req->status_seen) {
 		req->status_seen = 1;
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -215,7 +218,7 @@ http_file_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 			/* Range ignored (or not asked): the file starts over. */
 			req->to_file = 1;
 			req->at = 0;
-			if (ftruncate(req->fd, 0) == -1) {
+			if (req->fd >= 0 && ftruncate(req->fd, 0) == -1) {
 				req->write_errno = errno;
 				return 0;
 			}
@@ -223,6 +226,21 @@ http_file_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	}
 	if (!req->to_file)
 		return http_write_cb(data, size, nmemb, userp);
+	if (req->fd < 0) {
+		/* http_get_stream: the sink takes the chunk, or asks curl to
+		 * keep it (it is delivered again after http_resume). */
+		rc = req->data_cb(data, n, req->at, req->arg);
+		if (rc == HTTP_DATA_PAUSE) {
+			req->paused = 1;
+			return CURL_WRITEFUNC_PAUSE;
+		}
+		if (rc != HTTP_DATA_OK) {
+			req->aborted = 1;
+			return 0;
+		}
+		req->at += n;
+		return n;
+	}
 	while (done < n) {
 		w = pwrite(req->fd, data + done, n - done,
 		    (off_t)(req->at + done));
@@ -636,6 +654,26 @@ http_get_to_fd(struct http *h, const char *url, int fd, uint64_t offset,
 		return NULL;
 	}
 	return req;
+}
+
+struct http_request *
+http_get_stream(struct http *h, const char *url, uint64_t offset,
+    long connect_timeout_ms, long stall_timeout_ms, http_data_cb sink,
+    http_done_cb cb, void *arg, char **cause)
+{
+	return http_get_to_fd(h, url, -1, offset, connect_timeout_ms,
+	    stall_timeout_ms, sink, cb, arg, cause);
+}
+
+void
+http_resume(struct http *h, struct http_request *req)
+{
+	if (h == NULL || req == NULL || !req->paused || req->finished)
+		return;
+	req->paused = 0;
+	/* May call the sink at once with the data curl kept, which may
+	 * pause again; curl re-arms its own timer to carry on. */
+	curl_easy_pause(req->easy, CURLPAUSE_CONT);
 }
 
 void

@@ -937,6 +937,86 @@ test_get_to_fd_404(void **state)
 	free(u);
 }
 
+/* --- http_get_stream: a sink that pauses ------------------------------- */
+
+struct pause_sink {
+	struct outcome		 o;		/* first: fd_done_cb's arg */
+	struct fixture		*fx;
+	struct http_request	*req;
+	struct event		*resume_ev;
+	char			*buf;		/* what the sink took */
+	uint64_t		 next;		/* expected offset */
+	int			 pauses, resumes, gaps, calls;
+};
+
+static int
+pause_sink_cb(const void *data, size_t len, uint64_t at, void *arg)
+{
+	struct pause_sink *ps = arg;
+	struct timeval tv = { 0, 2000 };
+
+	ps->calls++;
+	/* Every third call: "queue full", take nothing, resume later. */
+	if (ps->calls % 3 == 0) {
+		ps->pauses++;
+		evtimer_add(ps->resume_ev, &tv);
+		return HTTP_DATA_PAUSE;
+	}
+	if (at != ps->next || at + len > FILE_LEN) {
+		ps->gaps++;
+		return HTTP_DATA_ABORT;
+	}
+	memcpy(ps->buf + at, data, len);
+	ps->next = at + len;
+	return HTTP_DATA_OK;
+}
+
+static void
+pause_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pause_sink *ps = arg;
+
+	ps->resumes++;
+	http_resume(ps->fx->http, ps->req);
+}
+
+/* Paused chunks come again after http_resume, in order, none lost. */
+static void
+test_get_stream_pause(void **state)
+{
+	struct fixture *fx = *state;
+	struct pause_sink ps = { 0 };
+	struct outcome *op = &ps.o;
+	char *u = url(fx, "/file"), *cause = NULL;
+	size_t i;
+	int same = 1;
+
+	ps.fx = fx;
+	ps.buf = xmalloc(FILE_LEN);
+	ps.resume_ev = evtimer_new(fx->base, pause_resume_cb, &ps);
+	op->fx = fx;
+	/* One arg for the sink and the done callback (as http.h says). */
+	ps.req = http_get_stream(fx->http, u, 0, 2000, 2000, pause_sink_cb,
+	    fd_done_cb, &ps, &cause);
+	assert_non_null(ps.req);
+	run_for(fx, 10000);
+	assert_int_equal(op->called, 1);
+	assert_true(op->ok);
+	assert_int_equal(op->status, 200);
+	assert_int_equal(op->len, FILE_LEN);
+	assert_int_equal(ps.gaps, 0);
+	assert_int_equal(ps.next, FILE_LEN);
+	assert_true(ps.pauses > 0);
+	assert_int_equal(ps.resumes, ps.pauses);
+	for (i = 0; same && i < FILE_LEN; i++)
+		same = ps.buf[i] == file_byte(i);
+	assert_true(same);
+	event_free(ps.resume_ev);
+	free(ps.buf);
+	outcome_clear(op);
+	free(u);
+}
+
 int
 main(void)
 {
@@ -978,6 +1058,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_get_to_fd_range_ignored,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_to_fd_404, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_get_stream_pause, setup,
 		    teardown),
 	};
 

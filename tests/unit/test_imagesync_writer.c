@@ -1,0 +1,297 @@
+/*
+ * test_imagesync_writer.c — the image sync's writer thread
+ * (src/boot/imagesync_writer.c): chunks land in the file in order and in
+ * the digest, a final flush fsyncs and gives the sha256; a full queue
+ * refuses a chunk and says when half is written (backpressure); a chunk
+ * at 0 after data starts the file over (a server ignoring Range); a gap
+ * or a write error is reported by the flush, never hashed around; a
+ * resumed file hashes on from the digest it was given.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "../../src/boot/imagesync_private.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct fx {
+	struct event_base	*base;
+	struct is_writer	*w;
+	int			 fd;
+	EVP_MD_CTX		*md;
+	int			 spaces;
+	int			 flushes;
+	struct is_flush		 last;
+};
+
+static void
+space_cb(void *arg)
+{
+	struct fx *f = arg;
+
+	f->spaces++;
+	event_base_loopbreak(f->base);
+}
+
+static void
+flushed_cb(const struct is_flush *fl, void *arg)
+{
+	struct fx *f = arg;
+
+	f->flushes++;
+	f->last = *fl;
+	event_base_loopbreak(f->base);
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+/* Run the loop until a callback breaks it (or 5 s). */
+static void
+run(struct fx *f)
+{
+	struct timeval tv = { 5, 0 };
+	struct event *wd = evtimer_new(f->base, watchdog_cb, f->base);
+
+	evtimer_add(wd, &tv);
+	event_base_dispatch(f->base);
+	event_free(wd);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	char path[] = "/tmp/test_writer.XXXXXX", *cause = NULL;
+
+	log_init("test_imagesync_writer", getenv("TEST_DEBUG") != NULL);
+	f->base = event_base_new();
+	f->w = is_writer_new(f->base, 64 * 1024, space_cb, flushed_cb, f,
+	    &cause);
+	assert_non_null(f->w);
+	f->fd = mkstemp(path);
+	assert_true(f->fd >= 0);
+	unlink(path);
+	f->md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	is_writer_free(f->w);
+	EVP_MD_CTX_free(f->md);
+	close(f->fd);
+	event_base_free(f->base);
+	free(f);
+	return 0;
+}
+
+static void
+sha_hex(const unsigned char *data, size_t len, char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static unsigned char *
+pattern(size_t len, unsigned seed)
+{
+	unsigned char *b = xmalloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (unsigned char)(i * 131 + seed + i / 977);
+	return b;
+}
+
+static int
+file_equals(int fd, const unsigned char *want, size_t len)
+{
+	unsigned char *got = xmalloc(len + 1);
+	ssize_t n = pread(fd, got, len + 1, 0);
+	int same = n == (ssize_t)len && memcmp(got, want, len) == 0;
+
+	free(got);
+	return same;
+}
+
+/* 1 MiB in 16 KiB chunks through a 64 KiB queue: full queues refuse,
+ * space_cb lets the producer carry on, nothing lost or reordered. */
+static void
+test_writes_hashes_and_pushes_back(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 1024 * 1024, off = 0, chunk = 16 * 1024;
+	unsigned char *data = pattern(len, 1);
+	char want[2 * EVP_MAX_MD_SIZE + 1];
+	int refused = 0, rc;
+
+	is_writer_begin(f->w, f->fd, f->md, 0);
+	while (off < len) {
+		rc = is_writer_put(f->w, data + off, chunk, off);
+		assert_int_not_equal(rc, -2);
+		if (rc == -1) {
+			refused++;
+			run(f);		/* until space_cb */
+			continue;
+		}
+		off += chunk;
+	}
+	is_writer_flush(f->w, 1);
+	while (f->flushes == 0)
+		run(f);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.have, len);
+	sha_hex(data, len, want);
+	assert_string_equal(f->last.sha256, want);
+	assert_true(file_equals(f->fd, data, len));
+	/* Backpressure happened and every refusal was followed by space. */
+	assert_true(refused > 0);
+	assert_int_equal(f->spaces, refused);
+	free(data);
+}
+
+/* A chunk at 0 after data: truncate, hash from the start. */
+static void
+test_restart_at_zero(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *a = pattern(5000, 2), *b = pattern(3000, 3);
+	char want[2 * EVP_MAX_MD_SIZE + 1];
+
+	is_writer_begin(f->w, f->fd, f->md, 0);
+	assert_int_equal(is_writer_put(f->w, a, 5000, 0), 0);
+	assert_int_equal(is_writer_put(f->w, b, 3000, 0), 0);
+	is_writer_flush(f->w, 1);
+	run(f);
+	assert_int_equal(f->flushes, 1);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.have, 3000);
+	sha_hex(b, 3000, want);
+	assert_string_equal(f->last.sha256, want);
+	assert_true(file_equals(f->fd, b, 3000));
+	free(a);
+	free(b);
+}
+
+/* Resumed: 4000 bytes already in the file and in the digest. */
+static void
+test_resume_hashes_on(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *d = pattern(10000, 4);
+	char want[2 * EVP_MAX_MD_SIZE + 1];
+
+	assert_int_equal(pwrite(f->fd, d, 4000, 0), 4000);
+	EVP_DigestUpdate(f->md, d, 4000);
+	is_writer_begin(f->w, f->fd, f->md, 4000);
+	assert_int_equal(is_writer_put(f->w, d + 4000, 6000, 4000), 0);
+	/* A flush that is not final: bytes counted, no digest yet. */
+	is_writer_flush(f->w, 0);
+	run(f);
+	assert_int_equal(f->last.have, 10000);
+	assert_string_equal(f->last.sha256, "");
+	is_writer_flush(f->w, 1);
+	run(f);
+	sha_hex(d, 10000, want);
+	assert_string_equal(f->last.sha256, want);
+	free(d);
+}
+
+/* A gap is an error (never hashed around); later chunks are refused. */
+static void
+test_gap_is_an_error(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *d = pattern(2000, 5);
+
+	is_writer_begin(f->w, f->fd, f->md, 0);
+	assert_int_equal(is_writer_put(f->w, d, 1000, 0), 0);
+	assert_int_equal(is_writer_put(f->w, d + 1000, 500, 1500), 0);
+	is_writer_flush(f->w, 1);
+	run(f);
+	assert_int_equal(f->last.err, EINVAL);
+	assert_int_equal(f->last.have, 1000);
+	assert_int_equal(is_writer_put(f->w, d, 10, 1000), -2);
+	free(d);
+}
+
+/* A write that fails (a read-only fd) is the flush's error. */
+static void
+test_write_error(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *d = pattern(100, 6);
+	int ro = open("/dev/null", O_RDONLY);
+
+	assert_true(ro >= 0);
+	is_writer_begin(f->w, ro, f->md, 0);
+	assert_int_equal(is_writer_put(f->w, d, 100, 0), 0);
+	is_writer_flush(f->w, 1);
+	run(f);
+	assert_int_equal(f->last.err, EBADF);
+	assert_string_equal(f->last.sha256, "");
+	close(ro);
+	free(d);
+}
+
+/* Cancel with work queued: no callback follows, the fd is ours again. */
+static void
+test_cancel(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *d = pattern(32 * 1024, 7);
+
+	is_writer_begin(f->w, f->fd, f->md, 0);
+	assert_int_equal(is_writer_put(f->w, d, 32 * 1024, 0), 0);
+	is_writer_flush(f->w, 1);
+	is_writer_cancel(f->w);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(f->flushes, 0);
+	free(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_writes_hashes_and_pushes_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_at_zero, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_resume_hashes_on, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gap_is_an_error, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_write_error, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
