@@ -13,6 +13,9 @@
  *                         (write, SHA-256, fsync), bounded queue
  *   imagesync_snapshot.c  archives unpacked, the snapshot of hard links,
  *                         maas.meta, `current` switched, cleanup
+ *   imagesync_boot.c      the boot methods' files in a snapshot's root
+ *                         (bootloader links and fallbacks, ipxe.cfg,
+ *                         grub/grub.cfg)
  *   imagesync_fs.c        path and file helpers
  *
  * A run is one chain of steps on the loop; each step ends by calling the
@@ -189,6 +192,32 @@ void	is_cache_sweep_partials(struct imagesync *);
 /* Delete every snapshot but keep (a basename, may be NULL) and, with
  * cache_too, the cache files nothing links to. */
 void	is_cleanup(struct imagesync *, const char *keep, int cache_too);
+
+/* --- imagesync_boot.c ------------------------------------------------- */
+
+/* Where the distribution's packages put bootloaders (tests point these
+ * at their own files). */
+struct is_boot_sys {
+	const char	*pxelinux;	/* pxelinux: lpxelinux.0 */
+	const char	*syslinux_bios;	/* syslinux-common: the .c32 modules */
+	const char	*shim_signed;	/* shim-signed */
+	const char	*grub_signed;	/* grub-efi-amd64-signed */
+	const char	*grub_unsigned;	/* grub-efi-amd64-bin (Debian) */
+};
+extern const struct is_boot_sys is_boot_sys_default;
+/* A RACK_IMPORT_ERROR text (MAAS's own wording). */
+typedef void (*is_boot_report_fn)(void *arg, const char *msg);
+/*
+ * Every boot method's files into the snapshot snap (a directory of
+ * storage, not yet `current`), then ipxe.cfg and grub/grub.cfg.
+ * Missing bootloaders are reported (report may be NULL), not failures;
+ * -1 with *cause only when the snapshot cannot be written.
+ */
+int	is_boot_link(const char *storage, const char *snap,
+	    const struct is_boot_sys *, is_boot_report_fn report, void *arg,
+	    char **cause);
+/* ipxe.cfg (always) and grub/grub.cfg (if absent) as MAAS writes them. */
+int	is_boot_static_files(const char *snap, char **cause);
 
 /* --- imagesync_fs.c ---------------------------------------------------- */
 

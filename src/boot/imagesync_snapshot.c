@@ -243,18 +243,6 @@ is_unpack_start(struct imagesync *s)
 
 /* --- step 5: the snapshot -------------------------------------------- */
 
-/* Bootloader files each boot method links into the root (§1.5). */
-static const struct {
-	const char *dir;
-	const char *files[7];
-} is_boot_methods[] = {
-	{ "bootloader/pxe/i386", { "lpxelinux.0", "chain.c32", "ifcpu64.c32",
-	    "ldlinux.c32", "libcom32.c32", "libutil.c32", NULL } },
-	{ "bootloader/uefi/amd64", { "bootx64.efi", "grubx64.efi", NULL } },
-	{ "bootloader/uefi/arm64", { "bootaa64.efi", "grubaa64.efi", NULL } },
-	{ "bootloader/open-firmware/ppc64el", { "bootppc64.bin", NULL } },
-};
-
 static int
 snap_link(struct imagesync *s, const char *src, const char *dst,
     char **cause)
@@ -316,50 +304,11 @@ snap_link_members(struct imagesync *s, const char *sha, const char *dir,
 	return rc;
 }
 
+/* MAAS's RACK_IMPORT_ERROR for a missing bootloader. */
 static void
-snap_bootloaders(struct imagesync *s, const char *snap)
+snap_boot_report(void *arg, const char *msg)
 {
-	struct stat st;
-	char *dir, *src, *dst, *msg;
-	size_t i, j;
-
-	for (i = 0; i < RACKD_NELEM(is_boot_methods); i++) {
-		xasprintf(&dir, "%s/%s", snap, is_boot_methods[i].dir);
-		if (stat(dir, &st) == -1) {
-			free(dir);
-			continue;
-		}
-		for (j = 0; is_boot_methods[i].files[j] != NULL; j++) {
-			xasprintf(&src, "%s/%s", dir,
-			    is_boot_methods[i].files[j]);
-			xasprintf(&dst, "%s/%s", snap,
-			    is_boot_methods[i].files[j]);
-			if (stat(src, &st) == -1) {
-				xasprintf(&msg, "SimpleStream is missing "
-				    "required bootloader file '%s' from "
-				    "bootloader %s.",
-				    is_boot_methods[i].files[j],
-				    is_boot_methods[i].dir + 11);
-				log_warnx("images: %s", msg);
-				is_event(s, "RACK_IMPORT_ERROR", msg);
-				free(msg);
-			} else if (symlink(src, dst) == -1 && errno != EEXIST)
-				log_warn("images: symlink %s", dst);
-			free(src);
-			free(dst);
-		}
-		if (i == 0) {
-			xasprintf(&dst, "%s/pxelinux.0", snap);
-			if (symlink("lpxelinux.0", dst) == -1 && errno != EEXIST)
-				log_warn("images: symlink %s", dst);
-			free(dst);
-			xasprintf(&dst, "%s/syslinux", snap);
-			if (symlink(dir, dst) == -1 && errno != EEXIST)
-				log_warn("images: symlink %s", dst);
-			free(dst);
-		}
-		free(dir);
-	}
+	is_event(arg, "RACK_IMPORT_ERROR", msg);
 }
 
 void
@@ -454,7 +403,12 @@ build_snapshot(struct imagesync *s)
 		free(cause);
 		return;
 	}
-	snap_bootloaders(s, snap);
+	if (is_boot_link(s->storage, snap, &is_boot_sys_default,
+	    snap_boot_report, s, &cause) == -1) {
+		is_run_finish(s, 0, 0, "%s", cause);
+		free(cause);
+		return;
+	}
 	/* The switch: a new symlink renamed over `current` (atomic). */
 	cur = is_path(s, "%s", "current");
 	xasprintf(&tmp, "%s.tmp-%d", cur, (int)getpid());
