@@ -21,7 +21,9 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +35,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define WR_JOB_CAP	(256 * 1024)	/* curl's 16 KiB chunks, coalesced */
+#define WR_BEHIND	(8 * 1024 * 1024) /* write-behind window */
+
 struct wr_job {
 	struct wr_job	*next;
 	int		 flush;		/* 0: data; 1: flush; 2: final flush */
 	uint64_t	 at;
-	size_t		 len;
+	size_t		 len, cap;
 	unsigned char	 data[];
 };
 
@@ -60,6 +65,8 @@ struct is_writer {
 	int		 fd;
 	EVP_MD_CTX	*md;
 	uint64_t	 hashed;
+	uint64_t	 kicked;	/* writeback started up to here */
+	uint64_t	 waited;	/* and finished up to here */
 	int		 err;
 	/* loop side */
 	int		 efd;
@@ -77,6 +84,27 @@ wr_wake(struct is_writer *w)
 	/* A full eventfd counter cannot happen (2^64 - 1). */
 	if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 		log_warn("images: writer eventfd");
+}
+
+/*
+ * Write-behind: start the writeback of each full window as it is
+ * written, and wait for the one before it.  A big image then never sits
+ * as gigabytes of dirty pages (which throttle every writer on the host
+ * at once), and the fsync before the rename has little left to do.
+ */
+static void
+wr_behind(struct is_writer *w)
+{
+	if (w->hashed - w->kicked < WR_BEHIND)
+		return;
+	if (w->kicked > w->waited)
+		sync_file_range(w->fd, (off_t)w->waited,
+		    (off_t)(w->kicked - w->waited), SYNC_FILE_RANGE_WAIT_BEFORE |
+		    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	w->waited = w->kicked;
+	sync_file_range(w->fd, (off_t)w->kicked,
+	    (off_t)(w->hashed - w->kicked), SYNC_FILE_RANGE_WRITE);
+	w->kicked = w->hashed;
 }
 
 /* One job, on the thread, without the lock. */
@@ -111,7 +139,7 @@ wr_do(struct is_writer *w, struct wr_job *j)
 			return;
 		}
 		EVP_DigestInit_ex(w->md, EVP_sha256(), NULL);
-		w->hashed = 0;
+		w->hashed = w->kicked = w->waited = 0;
 	}
 	if (j->at != w->hashed) {
 		w->err = EINVAL;	/* a gap: never hash around it */
@@ -130,6 +158,7 @@ wr_do(struct is_writer *w, struct wr_job *j)
 	}
 	EVP_DigestUpdate(w->md, j->data, j->len);
 	w->hashed += j->len;
+	wr_behind(w);
 }
 
 static void *
@@ -268,7 +297,7 @@ is_writer_begin(struct is_writer *w, int fd, EVP_MD_CTX *md, uint64_t have)
 	pthread_mutex_lock(&w->mu);
 	w->fd = fd;
 	w->md = md;
-	w->hashed = have;
+	w->hashed = w->kicked = w->waited = have;
 	w->err = 0;
 	pthread_mutex_unlock(&w->mu);
 }
@@ -276,10 +305,29 @@ is_writer_begin(struct is_writer *w, int fd, EVP_MD_CTX *md, uint64_t have)
 static void
 wr_push(struct is_writer *w, struct wr_job *j)
 {
+	int was_empty = w->queue == NULL;
+
 	j->next = NULL;
 	*w->tail = j;
 	w->tail = &j->next;
-	pthread_cond_signal(&w->cv);
+	/* A thread with work queued is not waiting: no wake-up needed. */
+	if (was_empty)
+		pthread_cond_signal(&w->cv);
+}
+
+/* The last queued job, when it is data ending at at with room for len:
+ * chunks are appended there (fewer jobs, allocations and wake-ups). */
+static struct wr_job *
+wr_tail_for(struct is_writer *w, uint64_t at, size_t len)
+{
+	struct wr_job *j;
+
+	if (w->queue == NULL)
+		return NULL;
+	j = (struct wr_job *)((char *)w->tail - offsetof(struct wr_job, next));
+	if (j->flush || j->at + j->len != at || j->len + len > j->cap)
+		return NULL;
+	return j;
 }
 
 int
@@ -300,12 +348,21 @@ is_writer_put(struct is_writer *w, const void *data, size_t len,
 		pthread_mutex_unlock(&w->mu);
 		return -1;
 	}
+	/* The thread only takes the head job: a queued tail is the loop's
+	 * to append to (a small copy under the lock). */
+	if ((j = wr_tail_for(w, at, len)) != NULL) {
+		memcpy(j->data + j->len, data, len);
+		j->len += len;
+		w->queued += len;
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
 	pthread_mutex_unlock(&w->mu);
-	/* The copy outside the lock: the thread keeps writing meanwhile. */
-	j = xmalloc(sizeof(*j) + len);
+	j = xmalloc(sizeof(*j) + (len > WR_JOB_CAP ? len : WR_JOB_CAP));
 	j->flush = 0;
 	j->at = at;
 	j->len = len;
+	j->cap = len > WR_JOB_CAP ? len : WR_JOB_CAP;
 	memcpy(j->data, data, len);
 	pthread_mutex_lock(&w->mu);
 	w->queued += len;

@@ -1,18 +1,29 @@
 #!/usr/bin/python3
-"""Build a synthetic MAAS boot-image stream from small real files, for
-fake_stream.py (DB/stream.json) — maas-rack-boot.md §5.1 layer 2.
+"""Build a MAAS boot-image stream for fake_stream.py (DB/stream.json), from
+small synthetic files or from given real ones — maas-rack-boot.md §5.1
+layer 2.
 
   make_stream.py OUT DB [--release jammy:22.04] [--release noble:24.04 ...]
-                 [--squashfs-mb N] [--version 20240101]
+                 [--squashfs-mb N] [--version 20240101] [--no-bootloader]
+                 [--kernel FILE] [--initrd FILE] [--squashfs FILE]
+                 [--bootloader TYPE:ARCH:ARCHIVE.tar.xz ...] [--uefi]
 
-Files (in OUT, built once and reused):
+Files (in OUT, built once and reused) unless given:
   boot-kernel   a Debian kernel (vmlinuz) from a linux-image .deb in apt's cache,
                 else /boot/vmlinuz-*, else the busybox binary (any real file)
   boot-initrd   a gzip'd newc cpio: busybox + an /init that prints a marker
   squashfs      mksquashfs of a tiny tree (+ N MiB of incompressible data)
   syslinux.tar.xz  lpxelinux.0 and the BIOS .c32 modules from Debian's pxelinux
                 and syslinux-common (the names MAAS links into the TFTP root)
-Each release gets its own initrd (the marker names it), so releases differ.
+Each release gets its own initrd (the marker names it), so releases differ;
+--kernel/--initrd/--squashfs serve the given file for every release instead
+(a real image to boot: e.g. an Ubuntu kernel, its initrd and squashfs).
+--bootloader adds a bootloader product from an existing archive (the
+region's shape: maas:boot:<os>:<ARCH>:generic:<TYPE>, bootloader-type TYPE,
+e.g. uefi:amd64:grub.tar.xz holding bootx64.efi and grubx64.efi);
+--uefi builds OUT/uefi-amd64.tar.xz from Debian's grub-efi-amd64-bin
+(grubnetx64.efi as both bootx64.efi and grubx64.efi: no shim, no Secure
+Boot) and adds it as uefi:amd64.
 """
 import argparse
 import glob
@@ -109,6 +120,36 @@ def bootloader(out):
     return dst
 
 
+# The os name the region gives each bootloader type's product.
+BOOTLOADER_OS = {"pxe": "pxelinux", "uefi": "grub-efi-signed",
+                 "open-firmware": "grub-ieee1275"}
+GRUB_UNSIGNED = "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi"
+
+
+def uefi_archive(out):
+    dst = os.path.join(out, "uefi-amd64.tar.xz")
+    if os.path.exists(dst):
+        return dst
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as t:
+        for name in ("bootx64.efi", "grubx64.efi"):
+            t.add(GRUB_UNSIGNED, arcname=name)
+    with open(dst + ".tmp", "wb") as f:
+        f.write(buf.getvalue())
+    os.rename(dst + ".tmp", dst)
+    return dst
+
+
+def bootloader_product(btype, arch, archive, version):
+    osname = BOOTLOADER_OS.get(btype, btype)
+    return "maas:boot:%s:%s:generic:%s" % (osname, arch, btype), {
+        "os": osname, "arch": arch, "subarch": "generic", "release": btype,
+        "version": btype, "bootloader-type": btype, "label": "stable",
+        "versions": {version: {"items": {
+            os.path.basename(archive): {"ftype": "archive.tar.xz",
+                                        "file": os.path.abspath(archive)}}}}}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -117,16 +158,27 @@ def main():
                     help="series:version, e.g. jammy:22.04 (default: jammy:22.04)")
     ap.add_argument("--squashfs-mb", type=int, default=0)
     ap.add_argument("--version", default="20240101")
-    ap.add_argument("--no-bootloader", action="store_true")
+    ap.add_argument("--no-bootloader", action="store_true",
+                    help="no pxe bootloader product")
+    ap.add_argument("--kernel", help="serve this file as every boot-kernel")
+    ap.add_argument("--initrd", help="serve this file as every boot-initrd")
+    ap.add_argument("--squashfs", help="serve this file as every squashfs")
+    ap.add_argument("--bootloader", action="append", default=[],
+                    help="TYPE:ARCH:ARCHIVE.tar.xz, e.g. uefi:amd64:grub.tar.xz")
+    ap.add_argument("--uefi", action="store_true",
+                    help="a uefi:amd64 bootloader from Debian's unsigned GRUB")
     a = ap.parse_args()
+    for f in (a.kernel, a.initrd, a.squashfs):
+        if f and not os.path.isfile(f):
+            ap.error("%s: no such file" % f)
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.db, exist_ok=True)
     products = {}
-    k = kernel(a.out)
-    sq = squashfs(a.out, a.squashfs_mb)
+    k = os.path.abspath(a.kernel) if a.kernel else kernel(a.out)
+    sq = os.path.abspath(a.squashfs) if a.squashfs else squashfs(a.out, a.squashfs_mb)
     for rel in a.release or ["jammy:22.04"]:
         series, ver = rel.split(":")
-        rd = initrd(a.out, series)
+        rd = os.path.abspath(a.initrd) if a.initrd else initrd(a.out, series)
         for sub in ("ga-%s" % ver, "hwe-%s" % ver):
             products["maas:boot:ubuntu:amd64:%s:%s" % (sub, series)] = {
                 "os": "ubuntu", "arch": "amd64", "subarch": sub, "release": series,
@@ -145,6 +197,15 @@ def main():
             "version": "pxe", "bootloader-type": "pxe", "label": "stable",
             "versions": {a.version: {"items": {
                 "syslinux.tar.xz": {"ftype": "archive.tar.xz", "file": bootloader(a.out)}}}}}
+    extra = list(a.bootloader)
+    if a.uefi:
+        extra.append("uefi:amd64:" + uefi_archive(a.out))
+    for spec in extra:
+        btype, arch, archive = spec.split(":", 2)
+        if not os.path.isfile(archive):
+            ap.error("%s: no such archive" % archive)
+        name, prod = bootloader_product(btype, arch, archive, a.version)
+        products[name] = prod
     tmp = os.path.join(a.db, "stream.json.tmp")
     with open(tmp, "w") as f:
         json.dump({"products": products}, f, indent=1)
