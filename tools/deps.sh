@@ -8,7 +8,10 @@ clang-14 libclang-rt-14-dev valgrind python3 python3-twisted haproxy curl
 kea-dhcp4-server kea-dhcp6-server kea-admin ipmitool openipmi iproute2 procps
 psmisc jq socat isc-dhcp-client dpkg-dev debhelper lintian systemd
 tftp-hpa atftp busybox-static tftpd-hpa nginx-light prometheus
-kea-dev libboost-dev squashfs-tools xz-utils pxelinux syslinux-common"
+kea-dev libboost-dev squashfs-tools xz-utils pxelinux syslinux-common
+grub-efi-amd64-bin"
+# grub-efi-amd64-bin: the image sync's UEFI fallback on Debian (no
+# shim-signed, no grub-efi-amd64-signed) and 079's UEFI bootloader stream.
 # prometheus: only for promtool (tests check the metrics text with
 # `promtool check metrics`); 19 MB to download.  Its server is kept from
 # starting (policy-rc.d below) and disabled after the install.

@@ -67,7 +67,8 @@ struct is_writer {
 	uint64_t	 hashed;
 	uint64_t	 kicked;	/* writeback started up to here */
 	uint64_t	 waited;	/* and finished up to here */
-	int		 err;
+	int		 err;		/* the thread's (no lock) */
+	int		 failed;	/* err, published under the lock */
 	/* loop side */
 	int		 efd;
 	struct event	*ev;
@@ -185,6 +186,7 @@ wr_main(void *arg)
 
 		pthread_mutex_lock(&w->mu);
 		w->busy = 0;
+		w->failed = w->err;
 		wake = 0;
 		if (j->flush) {
 			w->flushed = 1;
@@ -298,7 +300,7 @@ is_writer_begin(struct is_writer *w, int fd, EVP_MD_CTX *md, uint64_t have)
 	w->fd = fd;
 	w->md = md;
 	w->hashed = w->kicked = w->waited = have;
-	w->err = 0;
+	w->err = w->failed = 0;
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -337,7 +339,7 @@ is_writer_put(struct is_writer *w, const void *data, size_t len,
 	struct wr_job *j;
 
 	pthread_mutex_lock(&w->mu);
-	if (w->err != 0) {
+	if (w->failed != 0) {
 		pthread_mutex_unlock(&w->mu);
 		return -2;
 	}
