@@ -27,6 +27,7 @@
 
 #include "boot_backend.h"
 #include "boot_http.h"
+#include "boot_rpc.h"
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
@@ -123,14 +124,8 @@ rackd_metrics_text(void *arg)
 static void
 rackd_start_images(struct rackd *r)
 {
-	struct rpc_images hooks = {
-		bootres_store_answer_list, bootres_store_answer_importing, NULL
-	};
-
 	r->images = bootres_store_new(r->cfg->tftp_root,
 	    RACKD_IMAGES_MAX_AGE_MS);
-	hooks.arg = r->images;
-	rpc_set_images(r->rpc, &hooks);
 	log_info("boot images: %s, %zu rows", r->cfg->tftp_root,
 	    bootres_store_images(r->images)->n);
 }
@@ -470,7 +465,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
-/* region.c has one callback argument; route commands to rpc.c. */
+/* region.c has one callback argument; route commands to rpc.c's registry. */
 static void
 rackd_command(struct region_request *req, const char *command,
     const struct amp_box *args, void *arg)
@@ -520,10 +515,8 @@ rackd_start_regions(struct rackd *r)
 	if (r->boot != NULL)
 		boot_backend_set_pool(r->boot, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
-	rpc_set_power(r->rpc, r->power);
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
 		fatalx("dhcp: %s", cause);
-	rpc_set_dhcp(r->rpc, r->dhcp);
 	/* Watching the interfaces needs only a netlink socket: failing
 	 * that is a broken host, worth stopping for at start-up. */
 	if ((r->refresh = refresh_new(r->base, r->http, r->pool, r->cfg,
@@ -535,9 +528,12 @@ rackd_start_regions(struct rackd *r)
 	if ((r->sync = imagesync_new(r->base, r->http, r->pool, r->runner,
 	    r->cfg, &cause)) == NULL)
 		fatalx("images: %s", cause);
-	rpc_set_image_sync(r->rpc, imagesync_rpc_import, imagesync_rpc_running,
-	    r->sync);
 	imagesync_set_done_cb(r->sync, rackd_images_synced, r);
+	/* Every service's commands, before the first region can call. */
+	if (power_rpc_register(r->rpc, r->power, &cause) == -1 ||
+	    dhcp_rpc_register(r->rpc, r->dhcp, &cause) == -1 ||
+	    boot_rpc_register(r->rpc, r->images, r->sync, &cause) == -1)
+		fatalx("rpc: %s", cause);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
