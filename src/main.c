@@ -69,7 +69,7 @@ struct rackd {
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
-	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
+	struct boot_backend	*boot;		/* NULL: neither TFTP nor HTTP */
 	struct boot_http	*boot_http;	/* httpd's boot paths -> boot */
 	struct region_reports	*boot_reports;
 	struct imagesync	*sync;		/* boot images from the region */
@@ -553,6 +553,21 @@ rackd_tftp_status(void *arg, char *info, size_t cap)
 }
 
 /*
+ * The boot backend behind TFTP and HTTP boot.  files is TFTP's reader
+ * pool for names no boot method matches; NULL without TFTP (httpd
+ * serves plain files itself).
+ */
+static void
+rackd_start_boot(struct rackd *r, struct tftp_source *files)
+{
+	struct boot_backend_params bp = { 0, false };
+
+	bp.debug = r->cfg->debug;
+	r->boot = boot_backend_new(r->base, files, r->images, r->boot_reports,
+	    &bp);
+}
+
+/*
  * Start TFTP.  Not fatal when it cannot listen (port taken by tftpd-hpa,
  * no permission): the rest of the rack still works, and UpdateServices
  * reports tftp dead with the cause.
@@ -561,7 +576,6 @@ static void
 rackd_start_tftp(struct rackd *r)
 {
 	struct tftp_params p;
-	struct boot_backend_params bp = { 0, false };
 	char *cause = NULL;
 
 	if (r->cfg->tftp_port == 0) {
@@ -576,9 +590,7 @@ rackd_start_tftp(struct rackd *r)
 	memset(&p, 0, sizeof p);
 	p.port = r->cfg->tftp_port;
 	p.max_transfers = r->cfg->tftp.max_transfers;
-	bp.debug = r->cfg->debug;
-	r->boot = boot_backend_new(r->base, tftp_fs_source(r->tftp_fs),
-	    r->images, r->boot_reports, &bp);
+	rackd_start_boot(r, tftp_fs_source(r->tftp_fs));
 	r->tftp = tftp_new(r->base, boot_backend_tftp_source(r->boot), &p);
 	if (tftp_start(r->tftp, &cause) == -1) {
 		log_warnx("tftp: not serving: %s", cause);
@@ -684,10 +696,12 @@ cmd_run(const char *path, int debug)
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
-	/* The boot backend lives with TFTP (it needs its file source);
-	 * without it httpd serves boot paths as plain files. */
-	if (r.httpd != NULL && r.boot != NULL)
+	/* HTTP boot configs need the backend with or without TFTP. */
+	if (r.httpd != NULL) {
+		if (r.boot == NULL)
+			rackd_start_boot(&r, NULL);
 		r.boot_http = boot_http_new(r.httpd, r.boot);
+	}
 
 	/* One registry per process, owned here and handed to the services. */
 	r.metrics = metrics_new();
