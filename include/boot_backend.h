@@ -53,9 +53,10 @@ struct boot_backend_stats {
 struct boot_backend;
 
 /*
- * files: the static-tree source for unmatched names; images: the image
- * store; reports: where events and MarkNodeFailed go.  All borrowed and
- * must outlive the backend.
+ * files: the static-tree source for unmatched names, NULL when no TFTP
+ * server uses boot_backend_tftp_source() (HTTP alone); images: the
+ * image store; reports: where events and MarkNodeFailed go.  All
+ * borrowed and must outlive the backend.
  */
 struct boot_backend *boot_backend_new(struct event_base *,
 	    struct tftp_source *files, struct bootres_store *images,

@@ -111,7 +111,7 @@ void	bootres_store_set_importing(struct bootres_store *, bool);
 bool	bootres_store_importing(const struct bootres_store *);
 
 /*
- * The ListBootImages answer rpc.c sends (arg is the store).  A tree with
+ * The ListBootImages answer boot_rpc.c sends (arg is the store).  A tree with
  * no xinstall row answers an error instead of an empty list: the
  * region's start gate intersects the racks that answer, so an empty list
  * from this rack would veto every commissioning in the whole MAAS, while

@@ -1,16 +1,16 @@
 /*
  * dhcp.h — DHCP as a MAAS 3.4 rack serves it, with ISC Kea 2.2.
  *
- * ConfigureDHCPv4/v6 arrive here (rpc.c routes them): the arguments are
- * decoded (dhcp_args.c), planned into Kea instances (kea_config.c: one
- * per failover peer, one for VLANs without a peer), and each instance is
- * applied to its supervised Kea process (kea_server.c: skip identical,
- * validate, write atomically, apply, verify, keep the last known-good).
- * Instances no longer planned are stopped; an empty configuration stops
- * the family.  Lease events from rackd's Kea hook library (or from
- * run_script) reach the region as UpdateLeases through an on-disk spool
- * (leases.c).  The Kea and HA state feed the dhcpd / dhcpd6 lines of
- * UpdateServices.
+ * ConfigureDHCPv4/v6 arrive here (dhcp_rpc.c registers them): the
+ * arguments are decoded (dhcp_args.c), planned into Kea instances
+ * (kea_config.c: one per failover peer, one for VLANs without a peer),
+ * and each instance is applied to its supervised Kea process
+ * (kea_server.c: skip identical, validate, write atomically, apply,
+ * verify, keep the last known-good).  Instances no longer planned are
+ * stopped; an empty configuration stops the family.  Lease events from
+ * rackd's Kea hook library (or from run_script) reach the region as
+ * UpdateLeases through an on-disk spool (leases.c).  The Kea and HA
+ * state feed the dhcpd / dhcpd6 lines of UpdateServices.
  */
 #ifndef DHCP_H
 #define DHCP_H
@@ -44,7 +44,15 @@ void	dhcp_region_up(struct dhcp *);
 /* Stop every Kea instance (synchronously, bounded) and free.  NULL ok. */
 void	dhcp_free(struct dhcp *);
 
-/* Region commands. */
+/*
+ * Register the region's DHCP commands (ConfigureDHCPv4/v6,
+ * ValidateDHCPv4/v6Config) and the dhcpd / dhcpd6 UpdateServices status
+ * with rpc, served by d (borrowed; must outlive rpc's dispatching).  -1
+ * with *cause when a name is taken.
+ */
+struct rpc;
+int	dhcp_rpc_register(struct rpc *, struct dhcp *, char **cause);
+/* The commands' work, family 4 or 6 (dhcp_rpc.c calls them). */
 void	dhcp_rpc_configure(struct dhcp *, struct region_request *,
 	    const struct amp_box *, int family);
 void	dhcp_rpc_validate(struct dhcp *, struct region_request *,

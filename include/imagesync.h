@@ -61,8 +61,4 @@ void	imagesync_shutdown(struct imagesync *);
 /* Free (after region_pool_free and proc_runner_free).  NULL ok. */
 void	imagesync_free(struct imagesync *);
 
-/* rpc.c glue (rpc_set_images): ImportBootImages and the running flag. */
-void	imagesync_rpc_import(void *imagesync, const struct amp_box *args);
-bool	imagesync_rpc_running(void *imagesync);
-
 #endif

@@ -2,7 +2,7 @@
  * power.h — BMC power control as a MAAS 3.4 rack does it, with ipmitool.
  *
  * The region calls PowerOn/Off/Cycle/Query, PowerDriverCheck,
- * DescribePowerTypes and SetBootOrder (rpc.c routes them here).  On, off
+ * DescribePowerTypes and SetBootOrder (power_rpc.c registers them).  On, off
  * and cycle are validated, answered at once and run in the background;
  * their outcome reaches the region as RegisterEventType / SendEvent /
  * UpdateNodePowerState / MarkNodeFailed, in MAAS's order, through an
@@ -14,7 +14,8 @@
  * one ipmitool session at a time, a minimum gap between commands, and
  * quarantine with backoff when it keeps failing; a global cap bounds
  * ipmitool processes.  Layout:
- *   power.c    RPC surface, lifecycle         power_private.h  shared types
+ *   power.c    settings, lifecycle            power_private.h  shared types
+ *   power_rpc.c  the region's commands
  *   action.c   per-node on/off/cycle/query    bmc.c     BMC table, scheduler
  *   report.c   ordered reports to the region  monitor.c power monitor
  *   ipmi.c     pure ipmitool argv/output codec (ipmi.h)
@@ -28,7 +29,6 @@ struct event_base;
 struct proc_runner;
 struct rackd_config;
 struct region_pool;
-struct region_request;
 
 struct power;
 
@@ -52,21 +52,13 @@ void	power_region_up(struct power *);
 void	power_shutdown(struct power *);
 void	power_free(struct power *);	/* NULL is ok */
 
-/* Region commands (rpc_commands[] rows point here). */
-void	power_rpc_on(struct power *, struct region_request *,
-	    const struct amp_box *);
-void	power_rpc_off(struct power *, struct region_request *,
-	    const struct amp_box *);
-void	power_rpc_cycle(struct power *, struct region_request *,
-	    const struct amp_box *);
-void	power_rpc_query(struct power *, struct region_request *,
-	    const struct amp_box *);
-void	power_rpc_driver_check(struct power *, struct region_request *,
-	    const struct amp_box *);
-void	power_rpc_describe(struct power *, struct region_request *,
-	    const struct amp_box *);
-void	power_rpc_set_boot_order(struct power *, struct region_request *,
-	    const struct amp_box *);
+/*
+ * Register the region's power commands (power_rpc.c) with rpc, served
+ * by pw (borrowed; must outlive rpc's dispatching).  -1 with *cause when
+ * one of their names is taken.
+ */
+struct rpc;
+int	power_rpc_register(struct rpc *, struct power *, char **cause);
 
 /* Counters for logs, benchmarks and tests. */
 struct power_stats {

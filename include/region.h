@@ -67,6 +67,17 @@ void	region_request_error(struct region_request *, const char *code,
 /* Event-loop name and peer address of the connection it came on. */
 const char *region_request_loop(const struct region_request *);
 const char *region_request_peer(const struct region_request *);
+/*
+ * A request made inside the process instead of by a region (tests, and
+ * in-process callers of the command table): once answered, done gets
+ * the reply box exactly as it would go on the wire (_answer, or _error
+ * with _error_code and _error_description), borrowed for the call; then
+ * the request is freed.  command and loop are copied; the peer is "".
+ */
+typedef void (*region_request_done_cb)(const struct amp_box *reply,
+	    void *arg);
+struct region_request *region_request_new_local(const char *command,
+	    const char *loop, region_request_done_cb done, void *arg);
 
 /* --- outgoing calls ------------------------------------------------- */
 enum region_call_status {

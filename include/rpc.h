@@ -1,13 +1,20 @@
 /*
- * rpc.h — the table of commands the region may call on the rack
- * (rpc_commands[] in rpc.c), and the rack's periodic reports
- * (UpdateServices).  Glue between region.c and the services: region.c
- * knows nothing about power or DHCP; rpc.c turns boxes into calls.
+ * rpc.h — the registry of commands the region may call on the rack, and
+ * the rack's periodic service report (UpdateServices).
+ *
+ * This layer carries commands; it does not know what they do.  Each
+ * service registers its own table (power_rpc.c, dhcp_rpc.c, boot_rpc.c;
+ * main.c calls their *_rpc_register) with the context its handlers get.
+ * rpc.c itself serves only what concerns the rack's membership of the
+ * region: Identify, Ping and DisableAndShutoffRackd.  A command nobody
+ * registered is answered as Twisted answers it (UNHANDLED,
+ * "Unhandled Command: b'<name>'") on the same connection.
  */
 #ifndef RPC_H
 #define RPC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "region.h"
 
@@ -16,6 +23,22 @@ struct rackd_config;
 
 struct rpc;
 
+/*
+ * A command handler: ctx is what the table was registered with; args
+ * (the box without _command/_ask) are borrowed for the call.  The
+ * handler answers req exactly once (region_request_answer or _error),
+ * now or later.
+ */
+typedef void (*rpc_handler_fn)(void *ctx, struct region_request *req,
+	    const struct amp_box *args);
+
+/* One row of a service's command table (static const in its file). */
+struct rpc_command {
+	const char	*name;		/* the AMP command, e.g. "PowerOn" */
+	rpc_handler_fn	 fn;
+	const char	*doc;		/* one line: what the rack answers */
+};
+
 /* Hooks the daemon provides to rpc.c. */
 struct rpc_hooks {
 	/* DisableAndShutoffRackd: stop the daemon after the answer is sent. */
@@ -23,51 +46,38 @@ struct rpc_hooks {
 	void	*arg;
 };
 
+/* The registry, holding rpc.c's own commands. */
 struct rpc *rpc_new(struct event_base *, const struct rackd_config *,
 	    const struct rpc_hooks *);
+/*
+ * Add n commands served with ctx.  cmds (the rows, their names) and ctx
+ * are borrowed and must outlive the rpc.  All or nothing: a row without
+ * a name or handler, or a name registered already (or twice in cmds),
+ * is refused with -1 and *cause naming it, and nothing is added.
+ */
+int	rpc_register(struct rpc *, const struct rpc_command *cmds, size_t n,
+	    void *ctx, char **cause);
+/* The row registered under name, or NULL (and its ctx in *ctx). */
+const struct rpc_command *rpc_lookup(const struct rpc *, const char *name,
+	    void **ctx);
+/* Registered commands, and the i-th in name order (for docs/tests). */
+size_t	rpc_count(const struct rpc *);
+const struct rpc_command *rpc_nth(const struct rpc *, size_t i);
+
 /* Attach the pool (after region_pool_new, which needs rpc_command). */
 void	rpc_set_pool(struct rpc *, struct region_pool *);
-/* Attach the power service (power.h); its commands fail until then. */
-struct power;
-void	rpc_set_power(struct rpc *, struct power *);
-/* Attach the DHCP service (dhcp.h). */
-struct dhcp;
-void	rpc_set_dhcp(struct rpc *, struct dhcp *);
-/*
- * The image store's answers (the boot service provides them, so this
- * layer needs no boot header).  Until set, ListBootImages fails
- * (UNHANDLED) so the region skips this rack, and
- * IsImportBootImagesRunning answers False.
- */
-struct rpc_images {
-	/* Put ListBootImages' "images" into ans; -1 with *cause (sent as
-	 * the error's description). */
-	int	(*list_boot_images)(void *arg, struct amp_box *ans,
-		    char **cause);
-	bool	(*import_running)(void *arg);
-	void	*arg;
-};
-void	rpc_set_images(struct rpc *, const struct rpc_images *);
 
 /*
  * Report a service's own status in UpdateServices (name as the region
- * knows it: "tftp", "http", ...): fn returns the status word ("running",
- * "dead", "off", ...) and writes the reason into info (cap bytes).  The
- * service stays unknown to rpc.c; fn and arg must outlive the rpc or be
- * replaced with fn NULL.
+ * knows it: "tftp", "http", "dhcpd", "dhcpd6"): fn returns the status
+ * word ("running", "dead", "off", ...) and writes the reason into info
+ * (cap bytes).  The service stays unknown to rpc.c; fn and arg must
+ * outlive the rpc or be replaced with fn NULL.  Services without one
+ * are reported "off".
  */
 typedef const char *(*rpc_status_fn)(void *arg, char *info, size_t cap);
 void	rpc_set_service_status(struct rpc *, const char *name, rpc_status_fn,
 	    void *arg);
-
-/*
- * Attach the boot-image sync (rpc.c does not know its type): import is
- * called for ImportBootImages after the answer {} is sent (the sync runs
- * in the background); running answers IsImportBootImagesRunning.
- */
-struct amp_box;
-void	rpc_set_image_sync(struct rpc *, void (*import)(void *,
-	    const struct amp_box *), bool (*running)(void *), void *arg);
 
 void	rpc_reconfigure(struct rpc *, const struct rackd_config *);
 void	rpc_free(struct rpc *);
@@ -78,15 +88,5 @@ void	rpc_command(struct region_request *, const char *command,
 /* Tell rpc that connectivity changed (first connection: send
  * UpdateServices at once). */
 void	rpc_stats_changed(struct rpc *, const struct region_stats *);
-
-/* The table, exposed for tests and docs. */
-struct rpc_command {
-	const char	*name;
-	void		(*handler)(struct rpc *, struct region_request *,
-			    const struct amp_box *);
-	const char	*doc;
-};
-extern const struct rpc_command rpc_commands[];
-extern const size_t rpc_ncommands;
 
 #endif

@@ -27,6 +27,7 @@
 
 #include "boot_backend.h"
 #include "boot_http.h"
+#include "boot_rpc.h"
 #include "bootres.h"
 #include "config.h"
 #include "daemon.h"
@@ -68,7 +69,7 @@ struct rackd {
 	struct tftp_fs		*tftp_fs;	/* NULL: tftp_port 0 */
 	struct tftp		*tftp;
 	struct httpd		*httpd;		/* NULL: both http ports 0 */
-	struct boot_backend	*boot;		/* NULL: tftp_port 0 */
+	struct boot_backend	*boot;		/* NULL: neither TFTP nor HTTP */
 	struct boot_http	*boot_http;	/* httpd's boot paths -> boot */
 	struct region_reports	*boot_reports;
 	struct imagesync	*sync;		/* boot images from the region */
@@ -123,14 +124,8 @@ rackd_metrics_text(void *arg)
 static void
 rackd_start_images(struct rackd *r)
 {
-	struct rpc_images hooks = {
-		bootres_store_answer_list, bootres_store_answer_importing, NULL
-	};
-
 	r->images = bootres_store_new(r->cfg->tftp_root,
 	    RACKD_IMAGES_MAX_AGE_MS);
-	hooks.arg = r->images;
-	rpc_set_images(r->rpc, &hooks);
 	log_info("boot images: %s, %zu rows", r->cfg->tftp_root,
 	    bootres_store_images(r->images)->n);
 }
@@ -470,7 +465,7 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
-/* region.c has one callback argument; route commands to rpc.c. */
+/* region.c has one callback argument; route commands to rpc.c's registry. */
 static void
 rackd_command(struct region_request *req, const char *command,
     const struct amp_box *args, void *arg)
@@ -520,10 +515,8 @@ rackd_start_regions(struct rackd *r)
 	if (r->boot != NULL)
 		boot_backend_set_pool(r->boot, r->pool);
 	r->power = power_new(r->base, r->runner, r->pool, r->cfg);
-	rpc_set_power(r->rpc, r->power);
 	if ((r->dhcp = dhcp_new(r->base, r->pool, r->cfg, &cause)) == NULL)
 		fatalx("dhcp: %s", cause);
-	rpc_set_dhcp(r->rpc, r->dhcp);
 	/* Watching the interfaces needs only a netlink socket: failing
 	 * that is a broken host, worth stopping for at start-up. */
 	if ((r->refresh = refresh_new(r->base, r->http, r->pool, r->cfg,
@@ -535,9 +528,12 @@ rackd_start_regions(struct rackd *r)
 	if ((r->sync = imagesync_new(r->base, r->http, r->pool, r->runner,
 	    r->cfg, &cause)) == NULL)
 		fatalx("images: %s", cause);
-	rpc_set_image_sync(r->rpc, imagesync_rpc_import, imagesync_rpc_running,
-	    r->sync);
 	imagesync_set_done_cb(r->sync, rackd_images_synced, r);
+	/* Every service's commands, before the first region can call. */
+	if (power_rpc_register(r->rpc, r->power, &cause) == -1 ||
+	    dhcp_rpc_register(r->rpc, r->dhcp, &cause) == -1 ||
+	    boot_rpc_register(r->rpc, r->images, r->sync, &cause) == -1)
+		fatalx("rpc: %s", cause);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -557,6 +553,21 @@ rackd_tftp_status(void *arg, char *info, size_t cap)
 }
 
 /*
+ * The boot backend behind TFTP and HTTP boot.  files is TFTP's reader
+ * pool for names no boot method matches; NULL without TFTP (httpd
+ * serves plain files itself).
+ */
+static void
+rackd_start_boot(struct rackd *r, struct tftp_source *files)
+{
+	struct boot_backend_params bp = { 0, false };
+
+	bp.debug = r->cfg->debug;
+	r->boot = boot_backend_new(r->base, files, r->images, r->boot_reports,
+	    &bp);
+}
+
+/*
  * Start TFTP.  Not fatal when it cannot listen (port taken by tftpd-hpa,
  * no permission): the rest of the rack still works, and UpdateServices
  * reports tftp dead with the cause.
@@ -565,7 +576,6 @@ static void
 rackd_start_tftp(struct rackd *r)
 {
 	struct tftp_params p;
-	struct boot_backend_params bp = { 0, false };
 	char *cause = NULL;
 
 	if (r->cfg->tftp_port == 0) {
@@ -580,9 +590,7 @@ rackd_start_tftp(struct rackd *r)
 	memset(&p, 0, sizeof p);
 	p.port = r->cfg->tftp_port;
 	p.max_transfers = r->cfg->tftp.max_transfers;
-	bp.debug = r->cfg->debug;
-	r->boot = boot_backend_new(r->base, tftp_fs_source(r->tftp_fs),
-	    r->images, r->boot_reports, &bp);
+	rackd_start_boot(r, tftp_fs_source(r->tftp_fs));
 	r->tftp = tftp_new(r->base, boot_backend_tftp_source(r->boot), &p);
 	if (tftp_start(r->tftp, &cause) == -1) {
 		log_warnx("tftp: not serving: %s", cause);
@@ -688,10 +696,12 @@ cmd_run(const char *path, int debug)
 	rpc_set_service_status(r.rpc, "tftp", rackd_tftp_status, &r);
 	rackd_start_httpd(&r);
 	rpc_set_service_status(r.rpc, "http", rackd_http_status, &r);
-	/* The boot backend lives with TFTP (it needs its file source);
-	 * without it httpd serves boot paths as plain files. */
-	if (r.httpd != NULL && r.boot != NULL)
+	/* HTTP boot configs need the backend with or without TFTP. */
+	if (r.httpd != NULL) {
+		if (r.boot == NULL)
+			rackd_start_boot(&r, NULL);
 		r.boot_http = boot_http_new(r.httpd, r.boot);
+	}
 
 	/* One registry per process, owned here and handed to the services. */
 	r.metrics = metrics_new();

@@ -416,15 +416,3 @@ imagesync_free(struct imagesync *s)
 	free(s->storage);
 	free(s);
 }
-
-void
-imagesync_rpc_import(void *arg, const struct amp_box *args)
-{
-	imagesync_request(arg, "ImportBootImages from the region", args);
-}
-
-bool
-imagesync_rpc_running(void *arg)
-{
-	return imagesync_running(arg);
-}

@@ -1,6 +1,7 @@
 /*
- * power_private.h — types shared by the power modules (power.c, action.c,
- * bmc.c, report.c, monitor.c).  Nothing outside src/power includes this.
+ * power_private.h — types shared by the power modules (power.c,
+ * power_rpc.c, action.c, bmc.c, report.c, monitor.c).  Nothing outside
+ * src/power includes this.
  */
 #ifndef POWER_PRIVATE_H
 #define POWER_PRIVATE_H
@@ -201,6 +202,9 @@ void	monitor_kick(struct power_monitor *);
 void	monitor_free(struct power_monitor *);
 
 /* --- the service ---------------------------------------------------------- */
+/* The configured ipmitool is there and executable (power.c). */
+bool	power_ipmitool_present(const struct power *);
+
 struct power {
 	struct event_base	*base;
 	struct proc_runner	*runner;

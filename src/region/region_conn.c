@@ -568,11 +568,13 @@ request_finish(struct region_request *req, struct amp_box *box)
 {
 	struct region_conn *c = req->conn;
 
+	if (req->done != NULL)
+		req->done(box, req->done_arg);
 	if (c != NULL) {
 		TAILQ_REMOVE(&c->requests, req, entry);
 		if (req->tag != NULL && c->bev != NULL)
 			conn_send_answer(c, box);
-	} else if (req->tag != NULL)
+	} else if (req->tag != NULL && req->done == NULL)
 		log_debug("region: answer to %s dropped: connection gone",
 		    req->command);
 	amp_box_free(box);
@@ -597,6 +599,21 @@ region_request_error(struct region_request *req, const char *code,
 {
 	request_finish(req, amp_error_new(req->tag ? req->tag : "", code,
 	    description));
+}
+
+struct region_request *
+region_request_new_local(const char *command, const char *loop,
+    region_request_done_cb done, void *arg)
+{
+	struct region_request *req = xcalloc(1, sizeof *req);
+
+	req->tag = xstrdup("local");
+	req->command = xstrdup(command);
+	req->loop = xstrdup(loop);
+	req->args = amp_box_new();
+	req->done = done;
+	req->done_arg = arg;
+	return req;
 }
 
 const char *

@@ -55,6 +55,8 @@ struct region_request {
 	char			*loop;
 	char			 peer[64];
 	int			 dispatched;
+	region_request_done_cb	 done;		/* local requests only */
+	void			*done_arg;
 };
 
 TAILQ_HEAD(region_request_list, region_request);

@@ -1,13 +1,19 @@
 /*
- * rpc.c — what the rack answers when the region calls it, and what it
- * reports on its own (UpdateServices).
+ * rpc.c — the registry of region->rack commands (rpc.h) and what the
+ * rack reports on its own (UpdateServices).
  *
- * rpc_commands[] is the single table of region->rack commands rackd
- * serves.  Anything not in it gets Twisted's UNHANDLED answer on the same
- * connection (never a dropped connection or a silent timeout).  Entries
- * follow spec §5.4: commands whose error would hurt the region (e.g. an
- * empty ListBootImages blocking deployments) get the answer MAAS's own
- * rack would give when it cannot serve them.
+ * Services register their tables (rpc_register); rows are kept in one
+ * array sorted by name, so a command is found by binary search.
+ * Anything not registered gets Twisted's UNHANDLED answer on the same
+ * connection (never a dropped connection or a silent timeout).  The
+ * rows follow spec §5.4: commands whose error would hurt the region
+ * (e.g. an empty ListBootImages blocking deployments) get the answer
+ * MAAS's own rack would give when it cannot serve them.
+ *
+ * The commands served here are the rack's membership of the region,
+ * which no service owns: Identify (the system_id the pool registered),
+ * Ping, and DisableAndShutoffRackd (the region deletes this rack: forget
+ * the secret the pool authenticates with, and stop the daemon).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,23 +24,22 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "dhcp.h"
 #include "log.h"
-#include "power.h"
 #include "region.h"
 #include "rpc.h"
 #include "xmalloc.h"
 
+struct rpc_entry {
+	const struct rpc_command *cmd;
+	void			*ctx;
+};
+
 struct rpc {
 	struct event_base	*base;
 	struct region_pool	*pool;
-	struct power		*power;
-	struct dhcp		*dhcp;
-	struct rpc_images	 images;
-	void			(*images_import)(void *, const struct amp_box *);
-	bool			(*images_running)(void *);
-	void			*images_arg;
 	struct rpc_hooks	 hooks;
+	struct rpc_entry	*cmds;		/* sorted by cmd->name */
+	size_t			 ncmds;
 	char			*secret_file;
 	char			*hostname;
 	int			 services_interval_ms;
@@ -48,144 +53,133 @@ struct rpc {
 	} status_hooks[8];
 };
 
-/* --- handlers ------------------------------------------------------- */
+/* --- the registry --------------------------------------------------- */
+
+/* Index of name in rpc->cmds, or -(insertion point) - 1. */
+static ssize_t
+rpc_find(const struct rpc *rpc, const char *name)
+{
+	size_t lo = 0, hi = rpc->ncmds, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, rpc->cmds[mid].cmd->name);
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -(ssize_t)lo - 1;
+}
+
+int
+rpc_register(struct rpc *rpc, const struct rpc_command *cmds, size_t n,
+    void *ctx, char **cause)
+{
+	size_t i, j;
+	ssize_t at;
+
+	/* Check everything first: a refused table adds nothing. */
+	for (i = 0; i < n; i++) {
+		if (cmds[i].name == NULL || cmds[i].name[0] == '\0' ||
+		    cmds[i].fn == NULL) {
+			xasprintf(cause, "command row %zu (%s) has no %s", i,
+			    cmds[i].name != NULL ? cmds[i].name : "unnamed",
+			    cmds[i].fn == NULL ? "handler" : "name");
+			return -1;
+		}
+		if (rpc_find(rpc, cmds[i].name) >= 0) {
+			xasprintf(cause, "command %s is registered already",
+			    cmds[i].name);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(cmds[i].name, cmds[j].name) == 0) {
+				xasprintf(cause, "command %s appears twice in "
+				    "the table", cmds[i].name);
+				return -1;
+			}
+	}
+	rpc->cmds = xreallocarray(rpc->cmds, rpc->ncmds + n,
+	    sizeof *rpc->cmds);
+	for (i = 0; i < n; i++) {
+		at = -rpc_find(rpc, cmds[i].name) - 1;
+		memmove(&rpc->cmds[at + 1], &rpc->cmds[at],
+		    (rpc->ncmds - (size_t)at) * sizeof *rpc->cmds);
+		rpc->cmds[at].cmd = &cmds[i];
+		rpc->cmds[at].ctx = ctx;
+		rpc->ncmds++;
+	}
+	return 0;
+}
+
+const struct rpc_command *
+rpc_lookup(const struct rpc *rpc, const char *name, void **ctx)
+{
+	ssize_t i = rpc_find(rpc, name);
+
+	if (i < 0)
+		return NULL;
+	if (ctx != NULL)
+		*ctx = rpc->cmds[i].ctx;
+	return rpc->cmds[i].cmd;
+}
+
+size_t
+rpc_count(const struct rpc *rpc)
+{
+	return rpc->ncmds;
+}
+
+const struct rpc_command *
+rpc_nth(const struct rpc *rpc, size_t i)
+{
+	return i < rpc->ncmds ? rpc->cmds[i].cmd : NULL;
+}
+
+void
+rpc_command(struct region_request *req, const char *command,
+    const struct amp_box *args, void *arg)
+{
+	struct rpc *rpc = arg;
+	const struct rpc_command *c;
+	void *ctx;
+	char *msg;
+
+	if ((c = rpc_lookup(rpc, command, &ctx)) != NULL) {
+		log_debug("rpc: %s from %s", command, region_request_loop(req));
+		c->fn(ctx, req, args);
+		return;
+	}
+	/* Twisted's own wording, so region logs read as usual. */
+	log_info("rpc: region %s called %s, which rackd does not implement; "
+	    "answered UNHANDLED", region_request_loop(req), command);
+	xasprintf(&msg, "Unhandled Command: b'%s'", command);
+	region_request_error(req, "UNHANDLED", msg);
+	free(msg);
+}
+
+/* --- the rack's own commands ---------------------------------------- */
 
 static void
-cmd_identify(struct rpc *rpc, struct region_request *req,
+cmd_identify(void *ctx, struct region_request *req,
     const struct amp_box *args)
 {
+	struct rpc *rpc = ctx;
 	struct amp_box *ans = amp_box_new();
 
-	amp_box_put_str(ans, "ident", region_pool_system_id(rpc->pool));
+	amp_box_put_str(ans, "ident", rpc->pool != NULL ?
+	    region_pool_system_id(rpc->pool) : "");
 	region_request_answer(req, ans);
 }
 
 static void
-cmd_ping(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
+cmd_ping(void *ctx, struct region_request *req, const struct amp_box *args)
 {
 	region_request_answer(req, NULL);
-}
-
-/*
- * The image store answers (bootres.h).  Without one, fail the call so
- * the region skips this rack: an empty (successful) list would make
- * every commissioning fail the region's image intersection (spec §1.6,
- * pitfall 1).
- */
-static void
-cmd_list_boot_images(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	struct amp_box *ans;
-	char *cause = NULL;
-
-	if (rpc->images.list_boot_images == NULL) {
-		region_request_error(req, "UNHANDLED",
-		    "rackd has no image store; ask another rack controller");
-		return;
-	}
-	ans = amp_box_new();
-	if (rpc->images.list_boot_images(rpc->images.arg, ans, &cause) == -1) {
-		log_debug("rpc: ListBootImages from %s declined: %s",
-		    region_request_loop(req), cause);
-		region_request_error(req, "UNHANDLED", cause);
-		free(cause);
-		amp_box_free(ans);
-		return;
-	}
-	region_request_answer(req, ans);
-}
-
-static void
-cmd_is_import_running(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	struct amp_box *ans = amp_box_new();
-
-	/* While a sync runs it is the truth; the store's flag otherwise. */
-	amp_box_put_bool(ans, "running", rpc->images_running != NULL ?
-	    rpc->images_running(rpc->images_arg) :
-	    rpc->images.import_running != NULL &&
-	    rpc->images.import_running(rpc->images.arg));
-	region_request_answer(req, ans);
-}
-
-/* MAAS answers {} at once and imports in the background. */
-static void
-cmd_import_boot_images(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	/* args belong to req: hand them over (copied; the sync starts
-	 * from the loop) before the answer frees them. */
-	if (rpc->images_import != NULL)
-		rpc->images_import(rpc->images_arg, args);
-	else
-		log_info("rpc: ImportBootImages from %s: image sync not "
-		    "running", region_request_loop(req));
-	region_request_answer(req, NULL);
-}
-
-/* MAAS answers NotImplementedError for every OS but Windows. */
-static void
-cmd_get_preseed_data(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	region_request_error(req, "NotImplementedError",
-	    "no preseed data from this rack controller");
-}
-
-/* DHCP goes to dhcp.c; the pool exists only once dhcp does. */
-static void
-cmd_configure_dhcp(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args, int family)
-{
-	if (rpc->dhcp == NULL) {
-		region_request_error(req, "CannotConfigureDHCP",
-		    "DHCP service not running");
-		return;
-	}
-	dhcp_rpc_configure(rpc->dhcp, req, args, family);
-}
-
-static void
-cmd_configure_dhcp4(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	cmd_configure_dhcp(rpc, req, args, 4);
-}
-
-static void
-cmd_configure_dhcp6(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	cmd_configure_dhcp(rpc, req, args, 6);
-}
-
-static void
-cmd_validate_dhcp(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args, int family)
-{
-	if (rpc->dhcp == NULL) {
-		region_request_error(req, "CannotConfigureDHCP",
-		    "DHCP service not running");
-		return;
-	}
-	dhcp_rpc_validate(rpc->dhcp, req, args, family);
-}
-
-static void
-cmd_validate_dhcp4(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	cmd_validate_dhcp(rpc, req, args, 4);
-}
-
-static void
-cmd_validate_dhcp6(struct rpc *rpc, struct region_request *req,
-    const struct amp_box *args)
-{
-	cmd_validate_dhcp(rpc, req, args, 6);
 }
 
 /*
@@ -193,9 +187,11 @@ cmd_validate_dhcp6(struct rpc *rpc, struct region_request *req,
  * the deletion.  Answer, forget the secret, stop.
  */
 static void
-cmd_disable_and_shutoff(struct rpc *rpc, struct region_request *req,
+cmd_disable_and_shutoff(void *ctx, struct region_request *req,
     const struct amp_box *args)
 {
+	struct rpc *rpc = ctx;
+
 	log_notice("rpc: region %s asked this rack to disable itself "
 	    "(DisableAndShutoffRackd): removing %s and stopping",
 	    region_request_loop(req), rpc->secret_file);
@@ -206,86 +202,12 @@ cmd_disable_and_shutoff(struct rpc *rpc, struct region_request *req,
 		rpc->hooks.shutdown(rpc->hooks.arg);
 }
 
-/*
- * Power commands go to power.c.  The pool (and so any command) exists
- * only once power does, but a NULL check costs nothing.
- */
-#define POWER_HANDLER(fn, impl)						\
-static void								\
-fn(struct rpc *rpc, struct region_request *req, const struct amp_box *args) \
-{									\
-	if (rpc->power == NULL) {					\
-		region_request_error(req, "PowerActionFail",		\
-		    "power control is not running");			\
-		return;							\
-	}								\
-	impl(rpc->power, req, args);					\
-}
-POWER_HANDLER(cmd_power_on, power_rpc_on)
-POWER_HANDLER(cmd_power_off, power_rpc_off)
-POWER_HANDLER(cmd_power_cycle, power_rpc_cycle)
-POWER_HANDLER(cmd_power_query, power_rpc_query)
-POWER_HANDLER(cmd_power_driver_check, power_rpc_driver_check)
-POWER_HANDLER(cmd_describe_power_types, power_rpc_describe)
-POWER_HANDLER(cmd_set_boot_order, power_rpc_set_boot_order)
-
-const struct rpc_command rpc_commands[] = {
+static const struct rpc_command rpc_own_commands[] = {
 	{ "Identify", cmd_identify, "answers the rack's system_id" },
 	{ "Ping", cmd_ping, "liveness; empty answer" },
-	{ "ListBootImages", cmd_list_boot_images,
-	  "rows of tftp_root; error while it has no xinstall image" },
-	{ "IsImportBootImagesRunning", cmd_is_import_running,
-	  "running: true while an image sync runs" },
-	{ "ImportBootImages", cmd_import_boot_images,
-	  "{} at once; the sync runs in the background (one more queued)" },
-	{ "GetPreseedData", cmd_get_preseed_data,
-	  "NotImplementedError, as MAAS for non-Windows OSes" },
-	{ "ConfigureDHCPv4", cmd_configure_dhcp4,
-	  "Kea instances (HA hot-standby per failover peer); empty = off" },
-	{ "ConfigureDHCPv6", cmd_configure_dhcp6, "as ConfigureDHCPv4, kea-dhcp6" },
-	{ "ValidateDHCPv4Config", cmd_validate_dhcp4,
-	  "errors: isc-dhcpd snippets Kea cannot apply, and real errors" },
-	{ "ValidateDHCPv6Config", cmd_validate_dhcp6, "as ValidateDHCPv4Config" },
 	{ "DisableAndShutoffRackd", cmd_disable_and_shutoff,
 	  "answer, delete the secret, stop" },
-	{ "PowerOn", cmd_power_on,
-	  "validate, answer, then PXE boot device + on (cycle if on)" },
-	{ "PowerOff", cmd_power_off, "validate, answer, then off (or soft)" },
-	{ "PowerCycle", cmd_power_cycle,
-	  "validate, answer, then off if on and a full power on" },
-	{ "PowerQuery", cmd_power_query, "state, or state error + error_msg" },
-	{ "PowerDriverCheck", cmd_power_driver_check,
-	  "missing_packages: ipmitool when absent" },
-	{ "DescribePowerTypes", cmd_describe_power_types,
-	  "ipmi and manual schemas" },
-	{ "SetBootOrder", cmd_set_boot_order,
-	  "empty answer: ipmi cannot set a boot order" },
 };
-const size_t rpc_ncommands = RACKD_NELEM(rpc_commands);
-
-void
-rpc_command(struct region_request *req, const char *command,
-    const struct amp_box *args, void *arg)
-{
-	struct rpc *rpc = arg;
-	size_t i;
-	char *msg;
-
-	for (i = 0; i < rpc_ncommands; i++) {
-		if (strcmp(rpc_commands[i].name, command) == 0) {
-			log_debug("rpc: %s from %s", command,
-			    region_request_loop(req));
-			rpc_commands[i].handler(rpc, req, args);
-			return;
-		}
-	}
-	/* Twisted's own wording, so region logs read as usual. */
-	log_info("rpc: region %s called %s, which rackd does not implement; "
-	    "answered UNHANDLED", region_request_loop(req), command);
-	xasprintf(&msg, "Unhandled Command: b'%s'", command);
-	region_request_error(req, "UNHANDLED", msg);
-	free(msg);
-}
 
 /* --- UpdateServices ------------------------------------------------- */
 
@@ -296,13 +218,13 @@ struct service_status {
 /*
  * What this rack runs, in the region's vocabulary (spec §6.2).  Services
  * rackd does not provide are reported "off" with the reason rather than
- * pretending; DHCP is off until configured; a service that registered a
- * status hook (rpc_set_service_status, e.g. tftp) reports its own.
+ * pretending; a service that registered a status hook
+ * (rpc_set_service_status: tftp, http, dhcpd, dhcpd6) reports its own.
  */
 static const struct service_status services[] = {
 	{ "tftp", "off", "not provided by rackd" },
 	{ "http", "off", "not provided by rackd" },
-	{ "dhcpd", "off", "" },		/* from dhcp.c when running */
+	{ "dhcpd", "off", "" },		/* dhcp_rpc.c's hook once running */
 	{ "dhcpd6", "off", "" },
 	{ "ntp_rack", "off", "not provided by rackd" },
 	{ "dns_rack", "off", "not provided by rackd" },
@@ -343,26 +265,19 @@ rpc_send_services(struct rpc *rpc)
 	for (i = 0; i < RACKD_NELEM(services); i++) {
 		const char *status = services[i].status, *info = services[i].info;
 		char buf[256];
-		int fam = strcmp(services[i].name, "dhcpd") == 0 ? 4 :
-		    strcmp(services[i].name, "dhcpd6") == 0 ? 6 : 0;
-
 		size_t h;
 
 		for (h = 0; h < RACKD_NELEM(rpc->status_hooks); h++)
 			if (rpc->status_hooks[h].name != NULL &&
 			    strcmp(rpc->status_hooks[h].name,
 			    services[i].name) == 0) {
+				/* status_info is at most 255 characters
+				 * (region). */
 				buf[0] = '\0';
 				status = rpc->status_hooks[h].fn(
 				    rpc->status_hooks[h].arg, buf, sizeof buf);
 				info = buf;
 			}
-		if (fam != 0 && rpc->dhcp != NULL) {
-			/* status_info is at most 255 characters (region). */
-			status = dhcp_service_status(rpc->dhcp, fam, buf,
-			    sizeof buf);
-			info = buf;
-		}
 		items[i] = amp_box_new();
 		amp_box_put_str(items[i], "name", services[i].name);
 		amp_box_put_str(items[i], "status", status);
@@ -431,6 +346,7 @@ rpc_new(struct event_base *base, const struct rackd_config *cfg,
     const struct rpc_hooks *hooks)
 {
 	struct rpc *rpc = xcalloc(1, sizeof *rpc);
+	char *cause = NULL;
 
 	rpc->base = base;
 	if (hooks != NULL)
@@ -438,6 +354,9 @@ rpc_new(struct event_base *base, const struct rackd_config *cfg,
 	rpc->services_timer = event_new(base, -1, EV_PERSIST, services_timer_cb,
 	    rpc);
 	rpc_copy_config(rpc, cfg);
+	if (rpc_register(rpc, rpc_own_commands, RACKD_NELEM(rpc_own_commands),
+	    rpc, &cause) == -1)
+		fatalx("rpc: %s", cause);	/* a bug in the table above */
 	return rpc;
 }
 
@@ -446,34 +365,6 @@ rpc_set_pool(struct rpc *rpc, struct region_pool *pool)
 {
 	rpc->pool = pool;
 }
-
-void
-rpc_set_image_sync(struct rpc *rpc, void (*import)(void *,
-    const struct amp_box *), bool (*running)(void *), void *arg)
-{
-	rpc->images_import = import;
-	rpc->images_running = running;
-	rpc->images_arg = arg;
-}
-
-void
-rpc_set_power(struct rpc *rpc, struct power *power)
-{
-	rpc->power = power;
-}
-
-void
-rpc_set_dhcp(struct rpc *rpc, struct dhcp *dhcp)
-{
-	rpc->dhcp = dhcp;
-}
-
-void
-rpc_set_images(struct rpc *rpc, const struct rpc_images *images)
-{
-	rpc->images = *images;
-}
-
 
 void
 rpc_set_service_status(struct rpc *rpc, const char *name, rpc_status_fn fn,
@@ -511,6 +402,7 @@ rpc_free(struct rpc *rpc)
 		return;
 	if (rpc->services_timer != NULL)
 		event_free(rpc->services_timer);
+	free(rpc->cmds);
 	free(rpc->secret_file);
 	free(rpc->hostname);
 	free(rpc);
