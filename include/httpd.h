@@ -25,6 +25,7 @@
 #define HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct region_pool;
@@ -55,6 +56,42 @@ int	httpd_start(struct httpd *, char **cause);
 void	httpd_set_pool(struct httpd *, struct region_pool *);
 /* Close every listener and connection, then free. */
 void	httpd_free(struct httpd *);
+
+/* --- what the operator sees (rackd status) -------------------------- */
+
+/* What a request was, counted once when its head has been read. */
+enum httpd_kind {
+	HTTPD_KIND_IMAGES,	/* /images/ on http.port */
+	HTTPD_KIND_BOOT_CONFIG,	/* a boot path the boot handler answered */
+	HTTPD_KIND_FILE,	/* a boot path served as a plain file */
+	HTTPD_KIND_PROXY,	/* /MAAS/ relayed to a region */
+	HTTPD_KIND_LOG,		/* /log (nginx's auth_request) */
+	HTTPD_KIND_METRICS,	/* /metrics */
+	HTTPD_KIND_OTHER,	/* malformed, refused, unknown path or method */
+	HTTPD_NKINDS
+};
+
+/* A copy of the counters, taken by httpd_get_stats(); counters run
+ * from httpd_new(). */
+struct httpd_stats {
+	uint64_t	requests[HTTPD_NKINDS];
+	uint64_t	bytes_sent;	/* written to clients, both ports */
+	uint64_t	proxy_failed;	/* /MAAS/ answered 4xx/5xx by rackd */
+	size_t		connections;	/* client connections open now */
+	size_t		proxying;	/* of which relaying a /MAAS/ request */
+	char		proxy_region[128]; /* host:port that answered last, "" */
+	char		proxy_last_error[256]; /* last region failure, "" */
+	uint64_t	proxy_last_error_ms;	/* when, rackd_now_ms() */
+};
+
+/* "images", "boot_config", ... (the metrics' label values). */
+const char *httpd_kind_name(enum httpd_kind);
+/* Fill *st from h (read-only).  h NULL: all zero. */
+void	httpd_get_stats(const struct httpd *, struct httpd_stats *);
+/* The i-th listening socket as "addr:port" ("[v6]:port"), *internal
+ * set for http.internal_port; NULL past the last.  Owned by h. */
+const char *httpd_listener_name(const struct httpd *, size_t i,
+	    int *internal);
 
 /* UpdateServices status ("running", "dead", "off"), reason in info. */
 const char *httpd_service_status(struct httpd *, char *info, size_t cap);

@@ -23,6 +23,7 @@
 #define IMAGESYNC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct amp_box;
 struct event_base;
@@ -53,6 +54,29 @@ void	imagesync_request(struct imagesync *, const char *reason,
 	    const struct amp_box *args);
 /* True exactly while a run is in progress (IsImportBootImagesRunning). */
 bool	imagesync_running(const struct imagesync *);
+
+/* A copy of the sync's state for `rackd status` (imagesync_get_stats). */
+struct imagesync_stats {
+	bool		 running;
+	const char	*phase;		/* while running: "sources", "index",
+					 * "download", "unpack", "snapshot";
+					 * else NULL (a static string) */
+	uint64_t	 files_total;	/* this run's files to fetch */
+	uint64_t	 files_done;
+	uint64_t	 bytes_total;	/* their bytes */
+	uint64_t	 bytes_done;
+	uint64_t	 rate;		/* bytes/s fetched since the run began */
+	uint64_t	 runs_ok;	/* finished runs since start */
+	uint64_t	 runs_failed;
+	int64_t		 last_start;	/* time() of the last run's start, 0 */
+	int64_t		 last_end;	/* and of its end (0: none ended) */
+	int		 last_ok;	/* last run ended: 1 ok, 0 failed, -1 none */
+	char		 last_error[256]; /* why it failed, "" */
+	char		 current[256];	/* the snapshot `current` names, "" */
+};
+/* Fill *st (read-only; reads the `current` link).  s NULL: nothing
+ * ran, last_ok -1. */
+void	imagesync_get_stats(const struct imagesync *, struct imagesync_stats *);
 /* images.* changed by a reload. */
 void	imagesync_reconfigure(struct imagesync *, const struct rackd_config *);
 /* Stop: cancel the transfer/child in flight (the half snapshot is

@@ -85,7 +85,7 @@ rackd_status_fill(struct rackd *r, struct status_sources *src)
 {
 	struct status_sources s = {
 		RACKD_VERSION, r->cfg->hostname, r->pool, r->power, r->dhcp,
-		r->refresh, r->metrics, r->tftp,
+		r->refresh, r->metrics, r->tftp, r->httpd, r->sync, r->images,
 	};
 
 	*src = s;
@@ -531,13 +531,13 @@ rackd_start_regions(struct rackd *r)
 		fatalx("refresh: %s", cause);
 	region_pool_set_metrics(r->pool, r->metrics);
 	power_set_metrics(r->power, r->metrics);
-	rackd_status_sources(r);
 	if ((r->sync = imagesync_new(r->base, r->http, r->pool, r->runner,
 	    r->cfg, &cause)) == NULL)
 		fatalx("images: %s", cause);
 	rpc_set_image_sync(r->rpc, imagesync_rpc_import, imagesync_rpc_running,
 	    r->sync);
 	imagesync_set_done_cb(r->sync, rackd_images_synced, r);
+	rackd_status_sources(r);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -702,7 +702,8 @@ cmd_run(const char *path, int debug)
 		httpd_set_metrics_hook(r.httpd, rackd_metrics_text, &r);
 	{
 		struct status_sources src = { RACKD_VERSION, r.cfg->hostname,
-		    NULL, NULL, NULL, NULL, r.metrics, r.tftp };
+		    NULL, NULL, NULL, NULL, r.metrics, r.tftp, r.httpd, NULL,
+		    r.images };
 		char *sock;
 
 		xasprintf(&sock, "%s/%s", r.cfg->run_dir, STATUS_SOCKET_NAME);

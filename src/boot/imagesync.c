@@ -113,6 +113,7 @@ struct imagesync {
 	int			 events_registered;
 	imagesync_done_cb	 done_cb;
 	void			*done_arg;
+	struct imagesync_stats	 st;	/* phase, runs_*, last_* (status) */
 };
 
 static void	run_start(struct imagesync *);
@@ -353,6 +354,15 @@ run_finish(struct imagesync *s, int ok, int switched, const char *fmt, ...)
 		region_call(s->pool, "UpdateLastImageSync", a,
 		    REGION_CALL_IDEMPOTENT, 0, call_done_count, s);
 	}
+	s->st.phase = NULL;
+	s->st.last_end = (int64_t)time(NULL);
+	s->st.last_ok = ok != 0;
+	if (ok)
+		s->st.runs_ok++;
+	else
+		s->st.runs_failed++;
+	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
+	    ok ? "" : msg != NULL ? msg : "?");
 	free(msg);
 	run_free(run);
 	s->run = NULL;
@@ -554,6 +564,8 @@ run_start(struct imagesync *s)
 	run->started_ms = rackd_now_ms();
 	run_urls(s, run);
 	s->run = run;
+	s->st.phase = "sources";
+	s->st.last_start = (int64_t)time(NULL);
 	log_info("images: sync started (%s) from %s", run->reason,
 	    run->urls[0]);
 	/* Nothing is created on disk until there is something to fetch. */
@@ -659,6 +671,7 @@ fetch_index(struct imagesync *s)
 	struct is_run *run = s->run;
 	char *url = run_url(run, NULL), *cause = NULL;
 
+	s->st.phase = "index";
 	log_debug("images: GET %s", url);
 	s->req = http_get(s->http, url, NULL, IS_DOC_TIMEOUT_MS, IS_DOC_MAX,
 	    index_done, s, &cause);
@@ -1051,6 +1064,7 @@ fetch_next_file(struct imagesync *s)
 	struct is_run *run = s->run;
 
 	if (run->cur < run->nfiles) {
+		s->st.phase = "download";
 		file_start(s);
 		return;
 	}
@@ -1152,9 +1166,11 @@ unpack_next(struct imagesync *s)
 	while (run->arch_i < run->nfiles && !run->files[run->arch_i].archive)
 		run->arch_i++;
 	if (run->arch_i >= run->nfiles) {
+		s->st.phase = "snapshot";
 		build_snapshot(s);
 		return;
 	}
+	s->st.phase = "unpack";
 	archive = is_path(s, "cache/%s", run->files[run->arch_i].item->sha256);
 	free(run->xdir);
 	run->xdir = is_path(s, "cache/.x-%s",
@@ -1517,6 +1533,7 @@ imagesync_new(struct event_base *base, struct http *http,
 	s->http = http;
 	s->pool = pool;
 	s->runner = runner;
+	s->st.last_ok = -1;
 	is_apply_config(s, cfg);
 	s->check_timer = evtimer_new(base, check_cb, s);
 	s->step_timer = evtimer_new(base, step_cb, s);
@@ -1587,6 +1604,34 @@ bool
 imagesync_running(const struct imagesync *s)
 {
 	return s != NULL && s->run != NULL;
+}
+
+void
+imagesync_get_stats(const struct imagesync *s, struct imagesync_stats *st)
+{
+	const struct is_run *run;
+	uint64_t el;
+	char *cur;
+
+	memset(st, 0, sizeof(*st));
+	st->last_ok = -1;
+	if (s == NULL)
+		return;
+	*st = s->st;
+	if ((cur = is_current_target(s)) != NULL) {
+		snprintf(st->current, sizeof(st->current), "%s", cur);
+		free(cur);
+	}
+	if ((run = s->run) == NULL)
+		return;
+	st->running = true;
+	st->files_total = run->nfiles;
+	st->files_done = run->cur;
+	st->bytes_total = run->total;
+	st->bytes_done = run->done_bytes + (run->cur < run->nfiles ?
+	    run->files[run->cur].have : 0);
+	el = rackd_now_ms() - run->started_ms;
+	st->rate = el > 0 ? run->fetched * 1000 / el : 0;
 }
 
 void
