@@ -122,8 +122,9 @@ proxy_fail(struct httpd_proxy *px, int status, const char *why)
 	char *body;
 
 	c->h->stats.proxy_failed++;
-	/* Refusals of the request itself (411, 400) are not a region's. */
-	if (status >= 500)
+	/* Each region's failure was noted as it came; refusals of the
+	 * request itself (411, 400) are not a region's. */
+	if (status >= 500 && px->nups == 0)
 		httpd_proxy_note_error(c->h, why);
 
 	log_warnx("http: %s %s from %s: %s", c->head.method, c->head.target,
@@ -158,7 +159,12 @@ pump_request(struct httpd_proxy *px)
 			px->body_left -= n;
 		}
 	}
-	if (px->body_left > 0 && evbuffer_get_length(out) < HTTPD_OUT_HIGH)
+	/* Once the body is relayed the client is still read, only to see
+	 * it leave: a region that stalls must not hold the client's slot
+	 * until proxy_timeout (nginx notices the close too).  What a
+	 * client sends after its request stays in its input buffer, which
+	 * the read watermark bounds. */
+	if (px->body_left == 0 || evbuffer_get_length(out) < HTTPD_OUT_HIGH)
 		bufferevent_enable(px->c->bev, EV_READ);
 	else
 		bufferevent_disable(px->c->bev, EV_READ);
