@@ -8,11 +8,13 @@
 #   * tftpd-hpa: the same bootloader and the same configs pre-rendered
 #     (fetched once from rackd) as static files — the floor no MAAS rack
 #     reaches, since MAAS renders each config per request too.
-# Then the same storm over HTTP: 100 curl clients at once fetching
+# Then the same storm over HTTP: 100 clients at once fetching
 # /ipxe.cfg-<mac> on rackd's http.port vs nginx serving the pre-rendered
 # files.  Reports per run, then median completion time, per-client latency
 # p50/p99 (all runs), failed clients, and the ratio (static / rackd:
-# below 1 means rackd is slower).  RUNS defaults to 5.  Run as root
+# below 1 means rackd is slower).  The clients are one asyncio process
+# (bench/pxe_storm_client.py; CLIENT=busybox: a busybox tftp / curl
+# process each).  RUNS defaults to 5.  Run as root
 # (tftpd-hpa chroots), by hand; loopback only.
 set -u
 cd "$(dirname "$0")/.."
@@ -172,6 +174,31 @@ storm_http() {
 	done
 }
 
+# The storm client: one asyncio process (default), or CLIENT=busybox for a
+# busybox tftp / curl process per client (fork costs dominate then).
+CLIENT=${CLIENT:-py}
+storm() {	# storm tftp|http PORT — sets STORM_TIME, STORM_FAILS, out/lat.*
+	local t0
+	if [ "$CLIENT" = busybox ]; then
+		t0=$(now)
+		storm_$1 "$2"
+		STORM_TIME=$(calc "$(now) - $t0")
+		return
+	fi
+	$PY bench/pxe_storm_client.py "$1" "$2" "$T/static" "$N" > "$T/out/storm.json" ||
+		{ echo "storm client failed"; exit 1; }
+	eval "$($PY - "$T/out/storm.json" "$T/out" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for i, v in enumerate(r["latencies_ms"]):
+    open("%s/lat.%d" % (sys.argv[2], i), "w").write("%d\n" % v)
+print("STORM_TIME=%.3f STORM_FAILS=%d" % (r["total_s"], r["failed"]))
+for e in r["errors"]:
+    sys.stderr.write("  client error: %s\n" % e)
+PYEOF
+)"
+}
+
 declare -A TIMES FAILS LAT
 calls0=$(grep -c '"GetBootConfig"' "$T/region.calls")
 for run in $(seq 1 "$RUNS"); do
@@ -182,9 +209,8 @@ for run in $(seq 1 "$RUNS"); do
 			http.rackd) p=$H_RACKD ;; http.static) p=$H_NGINX ;;
 			esac
 			rm -f "$T"/out/*
-			t0=$(now)
-			storm_$case "$p"
-			d=$(calc "$(now) - $t0")
+			storm $case "$p"
+			d=$STORM_TIME
 			TIMES[$case.$srv]="${TIMES[$case.$srv]:-} $d"
 			FAILS[$case.$srv]=$(( ${FAILS[$case.$srv]:-0} + STORM_FAILS ))
 			LAT[$case.$srv]="${LAT[$case.$srv]:-} $(cat "$T"/out/lat.* | tr '\n' ' ')"
