@@ -62,26 +62,32 @@ void	httpd_free(struct httpd *);
 /* What a request was, counted once when its head has been read. */
 enum httpd_kind {
 	HTTPD_KIND_IMAGES,	/* /images/ on http.port */
-	HTTPD_KIND_BOOT_CONFIG,	/* a boot path the boot handler answered */
-	HTTPD_KIND_FILE,	/* a boot path served as a plain file */
+	HTTPD_KIND_BOOT_CONFIG,	/* boot path the boot handler took */
+	HTTPD_KIND_FILE,	/* boot path served as a plain file */
 	HTTPD_KIND_PROXY,	/* /MAAS/ relayed to a region */
 	HTTPD_KIND_LOG,		/* /log (nginx's auth_request) */
 	HTTPD_KIND_METRICS,	/* /metrics */
-	HTTPD_KIND_OTHER,	/* malformed, refused, unknown path or method */
+	HTTPD_KIND_OTHER,	/* malformed, refused, unknown */
 	HTTPD_NKINDS
 };
 
-/* A copy of the counters, taken by httpd_get_stats(); counters run
- * from httpd_new(). */
+/*
+ * A copy of the counters, taken by httpd_get_stats(); they run from
+ * httpd_new().  connections: client connections open now, proxying: of
+ * which relaying a /MAAS/ request; proxy_failed: /MAAS/ requests rackd
+ * answered with an error itself; proxy_region: the host:port that
+ * answered last ("" none); proxy_last_error: the last region failure
+ * ("" none), at proxy_last_error_ms (rackd_now_ms()).
+ */
 struct httpd_stats {
 	uint64_t	requests[HTTPD_NKINDS];
-	uint64_t	bytes_sent;	/* written to clients, both ports */
-	uint64_t	proxy_failed;	/* /MAAS/ answered 4xx/5xx by rackd */
-	size_t		connections;	/* client connections open now */
-	size_t		proxying;	/* of which relaying a /MAAS/ request */
-	char		proxy_region[128]; /* host:port that answered last, "" */
-	char		proxy_last_error[256]; /* last region failure, "" */
-	uint64_t	proxy_last_error_ms;	/* when, rackd_now_ms() */
+	uint64_t	bytes_sent;	/* to clients, both ports */
+	uint64_t	proxy_failed;
+	size_t		connections;
+	size_t		proxying;
+	char		proxy_region[128];
+	char		proxy_last_error[256];
+	uint64_t	proxy_last_error_ms;
 };
 
 /* "images", "boot_config", ... (the metrics' label values). */

@@ -62,7 +62,8 @@ char	*status_format_table(const json_t *doc);
  * (boot_images is then null). */
 json_t	*status_http_json(const struct httpd *);
 void	 status_http_metrics(const struct httpd *, struct metrics *);
-json_t	*status_images_json(const struct imagesync *, struct bootres_store *);
+json_t	*status_images_json(const struct imagesync *,
+	    struct bootres_store *);
 void	 status_images_metrics(const struct imagesync *,
 	    struct bootres_store *, struct metrics *);
 

@@ -28,8 +28,8 @@
 #define IS_METRIC_FILES		"rackd_image_sync_files"
 #define IS_METRIC_BYTES		"rackd_image_sync_bytes"
 #define IS_METRIC_RATE		"rackd_image_sync_download_bytes_per_second"
-#define IS_METRIC_START		"rackd_image_sync_last_start_timestamp_seconds"
-#define IS_METRIC_END		"rackd_image_sync_last_end_timestamp_seconds"
+#define IS_METRIC_START	"rackd_image_sync_last_start_timestamp_seconds"
+#define IS_METRIC_END	"rackd_image_sync_last_end_timestamp_seconds"
 #define IS_METRIC_IMAGES	"rackd_image_sync_boot_images"
 
 /* Every phase a run goes through, in order (imagesync.h). */
