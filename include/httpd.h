@@ -25,6 +25,7 @@
 #define HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct region_pool;
@@ -55,6 +56,48 @@ int	httpd_start(struct httpd *, char **cause);
 void	httpd_set_pool(struct httpd *, struct region_pool *);
 /* Close every listener and connection, then free. */
 void	httpd_free(struct httpd *);
+
+/* --- what the operator sees (rackd status) -------------------------- */
+
+/* What a request was, counted once when its head has been read. */
+enum httpd_kind {
+	HTTPD_KIND_IMAGES,	/* /images/ on http.port */
+	HTTPD_KIND_BOOT_CONFIG,	/* boot path the boot handler took */
+	HTTPD_KIND_FILE,	/* boot path served as a plain file */
+	HTTPD_KIND_PROXY,	/* /MAAS/ relayed to a region */
+	HTTPD_KIND_LOG,		/* /log (nginx's auth_request) */
+	HTTPD_KIND_METRICS,	/* /metrics */
+	HTTPD_KIND_OTHER,	/* malformed, refused, unknown */
+	HTTPD_NKINDS
+};
+
+/*
+ * A copy of the counters, taken by httpd_get_stats(); they run from
+ * httpd_new().  connections: client connections open now, proxying: of
+ * which relaying a /MAAS/ request; proxy_failed: /MAAS/ requests rackd
+ * answered with an error itself; proxy_region: the host:port that
+ * answered last ("" none); proxy_last_error: the last region failure
+ * ("" none), at proxy_last_error_ms (rackd_now_ms()).
+ */
+struct httpd_stats {
+	uint64_t	requests[HTTPD_NKINDS];
+	uint64_t	bytes_sent;	/* to clients, both ports */
+	uint64_t	proxy_failed;
+	size_t		connections;
+	size_t		proxying;
+	char		proxy_region[128];
+	char		proxy_last_error[256];
+	uint64_t	proxy_last_error_ms;
+};
+
+/* "images", "boot_config", ... (the metrics' label values). */
+const char *httpd_kind_name(enum httpd_kind);
+/* Fill *st from h (read-only).  h NULL: all zero. */
+void	httpd_get_stats(const struct httpd *, struct httpd_stats *);
+/* The i-th listening socket as "addr:port" ("[v6]:port"), *internal
+ * set for http.internal_port; NULL past the last.  Owned by h. */
+const char *httpd_listener_name(const struct httpd *, size_t i,
+	    int *internal);
 
 /* UpdateServices status ("running", "dead", "off"), reason in info. */
 const char *httpd_service_status(struct httpd *, char *info, size_t cap);

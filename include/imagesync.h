@@ -23,6 +23,7 @@
 #define IMAGESYNC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct amp_box;
 struct event_base;
@@ -53,6 +54,37 @@ void	imagesync_request(struct imagesync *, const char *reason,
 	    const struct amp_box *args);
 /* True exactly while a run is in progress (IsImportBootImagesRunning). */
 bool	imagesync_running(const struct imagesync *);
+
+/*
+ * A copy of the sync's state for `rackd status` (imagesync_get_stats).
+ * phase, while running: "sources", "index", "download", "unpack",
+ * "snapshot" (static strings), else NULL.  files_* and bytes_*: what this
+ * run fetches and has fetched; rate: bytes/s since it began.  runs_*:
+ * runs ended since start.  last_start, last_end: time() of the last
+ * run's start and end (0: none).  last_ok: 1 ok, 0 failed, -1 none
+ * ended yet; last_error: why it failed ("").  current: the snapshot
+ * `current` names ("").
+ */
+struct imagesync_stats {
+	bool		 running;
+	const char	*phase;
+	uint64_t	 files_total;
+	uint64_t	 files_done;
+	uint64_t	 bytes_total;
+	uint64_t	 bytes_done;
+	uint64_t	 rate;
+	uint64_t	 runs_ok;
+	uint64_t	 runs_failed;
+	int64_t		 last_start;
+	int64_t		 last_end;
+	int		 last_ok;
+	char		 last_error[256];
+	char		 current[256];
+};
+/* Fill *st (read-only; reads the `current` link).  s NULL: nothing
+ * ran, last_ok -1. */
+void	imagesync_get_stats(const struct imagesync *,
+	    struct imagesync_stats *);
 /* images.* changed by a reload. */
 void	imagesync_reconfigure(struct imagesync *, const struct rackd_config *);
 /* Stop: cancel the transfer/child in flight (the half snapshot is

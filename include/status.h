@@ -18,8 +18,11 @@
 
 #include <jansson.h>
 
+struct bootres_store;
 struct dhcp;
 struct event_base;
+struct httpd;
+struct imagesync;
 struct metrics;
 struct power;
 struct refresh;
@@ -40,6 +43,9 @@ struct status_sources {
 	struct refresh		*refresh;
 	struct metrics		*metrics;	/* the process registry */
 	struct tftp		*tftp;
+	struct httpd		*httpd;		/* NULL: both http ports 0 */
+	struct imagesync	*sync;		/* NULL before the secret */
+	struct bootres_store	*images;	/* ListBootImages' rows */
 };
 
 /* status.c: the document of rackd(8) "STATUS JSON" (new reference). */
@@ -50,6 +56,16 @@ char	*status_metrics_text(const struct status_sources *);
 /* status.c: the compact human table of a status document (<= 100
  * columns), malloc'd. */
 char	*status_format_table(const json_t *doc);
+
+/* status_boot.c: the "http" and "images" objects of the document and
+ * their metrics (rackd_http_*, rackd_image_sync_*).  store may be NULL
+ * (boot_images is then null). */
+json_t	*status_http_json(const struct httpd *);
+void	 status_http_metrics(const struct httpd *, struct metrics *);
+json_t	*status_images_json(const struct imagesync *,
+	    struct bootres_store *);
+void	 status_images_metrics(const struct imagesync *,
+	    struct bootres_store *, struct metrics *);
 
 /* status_server.c */
 struct status_server;

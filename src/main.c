@@ -86,7 +86,7 @@ rackd_status_fill(struct rackd *r, struct status_sources *src)
 {
 	struct status_sources s = {
 		RACKD_VERSION, r->cfg->hostname, r->pool, r->power, r->dhcp,
-		r->refresh, r->metrics, r->tftp,
+		r->refresh, r->metrics, r->tftp, r->httpd, r->sync, r->images,
 	};
 
 	*src = s;
@@ -524,7 +524,6 @@ rackd_start_regions(struct rackd *r)
 		fatalx("refresh: %s", cause);
 	region_pool_set_metrics(r->pool, r->metrics);
 	power_set_metrics(r->power, r->metrics);
-	rackd_status_sources(r);
 	if ((r->sync = imagesync_new(r->base, r->http, r->pool, r->runner,
 	    r->cfg, &cause)) == NULL)
 		fatalx("images: %s", cause);
@@ -534,6 +533,7 @@ rackd_start_regions(struct rackd *r)
 	    dhcp_rpc_register(r->rpc, r->dhcp, &cause) == -1 ||
 	    boot_rpc_register(r->rpc, r->images, r->sync, &cause) == -1)
 		fatalx("rpc: %s", cause);
+	rackd_status_sources(r);
 	region_pool_start(r->pool);
 	power_start(r->power);
 	daemon_status("discovering region controllers");
@@ -712,7 +712,8 @@ cmd_run(const char *path, int debug)
 		httpd_set_metrics_hook(r.httpd, rackd_metrics_text, &r);
 	{
 		struct status_sources src = { RACKD_VERSION, r.cfg->hostname,
-		    NULL, NULL, NULL, NULL, r.metrics, r.tftp };
+		    NULL, NULL, NULL, NULL, r.metrics, r.tftp, r.httpd, NULL,
+		    r.images };
 		char *sock;
 
 		xasprintf(&sock, "%s/%s", r.cfg->run_dir, STATUS_SOCKET_NAME);

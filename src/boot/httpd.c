@@ -287,6 +287,7 @@ dispatch_boot(struct httpd_conn *c, const char *rel, const char *local_ip,
 	struct httpd_request *req;
 
 	if (!method_is_get(c)) {
+		httpd_count(h, HTTPD_KIND_OTHER);
 		reply_error(c, 405, NULL);
 		return;
 	}
@@ -305,12 +306,16 @@ dispatch_boot(struct httpd_conn *c, const char *rel, const char *local_ip,
 		c->pending = req;
 		c->state = HTTPD_PENDING;
 		bufferevent_disable(c->bev, EV_READ);
-		if (h->boot_fn(h->boot_arg, req, &bi) == HTTPD_BOOT_TAKEN)
+		/* h outlives c, which an answer given at once may free. */
+		if (h->boot_fn(h->boot_arg, req, &bi) == HTTPD_BOOT_TAKEN) {
+			httpd_count(h, HTTPD_KIND_BOOT_CONFIG);
 			return;
+		}
 		c->pending = NULL;
 		c->state = HTTPD_READ_HEAD;
 		free(req);
 	}
+	httpd_count(h, HTTPD_KIND_FILE);
 	serve_file(c, rel);
 }
 
@@ -318,14 +323,17 @@ static void
 dispatch_external(struct httpd_conn *c, const char *rel)
 {
 	if (strncmp(c->head.target, "/MAAS/", 6) == 0) {
+		httpd_count(c->h, HTTPD_KIND_PROXY);
 		httpd_proxy_start(c);
 		return;
 	}
 	if (strncmp(rel, "images/", 7) == 0 || strcmp(rel, "images") == 0) {
 		if (!method_is_get(c)) {
+			httpd_count(c->h, HTTPD_KIND_OTHER);
 			reply_error(c, 405, NULL);
 			return;
 		}
+		httpd_count(c->h, HTTPD_KIND_IMAGES);
 		log_image_request(c->h, c->remote_ip, c->head.target);
 		serve_file(c, rel[6] == '/' ? rel + 7 : "");
 		return;
@@ -342,9 +350,11 @@ dispatch_internal(struct httpd_conn *c, const char *rel)
 
 	if (strcmp(rel, "log") == 0 && strncmp(c->head.target, "/log", 4) == 0) {
 		if (!method_is_get(c)) {
+			httpd_count(c->h, HTTPD_KIND_OTHER);
 			reply_error(c, 405, NULL);
 			return;
 		}
+		httpd_count(c->h, HTTPD_KIND_LOG);
 		uri = httpd_head_get(&c->head, "X-Original-URI");
 		ip = httpd_head_get(&c->head, "X-Original-Remote-IP");
 		if (uri != NULL && ip != NULL)
@@ -354,9 +364,11 @@ dispatch_internal(struct httpd_conn *c, const char *rel)
 	}
 	if (strcmp(rel, "metrics") == 0 && c->h->metrics_fn != NULL) {
 		if (!method_is_get(c)) {
+			httpd_count(c->h, HTTPD_KIND_OTHER);
 			reply_error(c, 405, NULL);
 			return;
 		}
+		httpd_count(c->h, HTTPD_KIND_METRICS);
 		text = c->h->metrics_fn(c->h->metrics_arg);
 		httpd_conn_reply(c, 200, "text/plain; version=0.0.4; "
 		    "charset=utf-8", text, strlen(text), NULL);
@@ -364,12 +376,14 @@ dispatch_internal(struct httpd_conn *c, const char *rel)
 		return;
 	}
 	if (strncmp(rel, "boot/", 5) != 0 && strcmp(rel, "boot") != 0) {
+		httpd_count(c->h, HTTPD_KIND_OTHER);
 		reply_error(c, 404, NULL);
 		return;
 	}
 	sa = httpd_head_get(&c->head, "X-Server-Addr");
 	ff = httpd_head_get(&c->head, "X-Forwarded-For");
 	if (sa == NULL || ff == NULL) {
+		httpd_count(c->h, HTTPD_KIND_OTHER);
 		reply_error(c, 400, "Missing X-Server-Addr and X-Forwarded-For "
 		    "HTTP headers.");
 		return;
@@ -403,6 +417,7 @@ dispatch(struct httpd_conn *c)
 	if ((rc = httpd_path_sanitise(c->head.target, rel, sizeof rel)) != 0) {
 		log_debug("http: %s %s from %s: refused (%d)", c->head.method,
 		    c->head.target, c->remote_ip, rc);
+		httpd_count(c->h, HTTPD_KIND_OTHER);
 		reply_error(c, rc, NULL);
 		return;
 	}
@@ -445,6 +460,7 @@ conn_process(struct httpd_conn *c)
 		if (hl > HTTPD_HEAD_MAX || len > HTTPD_HEAD_MAX) {
 			c->head.method = xstrdup("GET");
 			c->keep_alive = 0;
+			httpd_count(c->h, HTTPD_KIND_OTHER);
 			reply_error(c, 431, NULL);
 		}
 		return;
@@ -458,6 +474,7 @@ conn_process(struct httpd_conn *c)
 		free(buf);
 		c->head.method = xstrdup("GET");
 		c->keep_alive = 0;
+		httpd_count(c->h, HTTPD_KIND_OTHER);
 		reply_error(c, 400, NULL);
 		return;
 	}
@@ -520,6 +537,16 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	httpd_conn_free(c);
 }
 
+/* Bytes leaving a client's output buffer went to its socket (a freed
+ * buffer does not call back): count them, whatever produced them. */
+static void
+sent_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct httpd *h = arg;
+
+	h->stats.bytes_sent += info->n_deleted;
+}
+
 static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -564,6 +591,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_set_max_single_write(c->bev, HTTPD_MAX_SINGLE_IO);
 	bufferevent_set_max_single_read(c->bev, HTTPD_MAX_SINGLE_IO);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), sent_cb, h);
 	/* Stop reading past one head's worth while nobody consumes it. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_OUT_HIGH);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -690,6 +718,9 @@ listen_one(struct httpd *h, const char *addr, int port,
 		return -1;
 	}
 	l->lev = lev;
+	snprintf(l->name, sizeof l->name, "%s%s%s:%d",
+	    ss.ss_family == AF_INET6 ? "[" : "", addr,
+	    ss.ss_family == AF_INET6 ? "]" : "", port);
 	l->resume = evtimer_new(h->base, listener_resume_cb, l);
 	evconnlistener_set_error_cb(lev, accept_error_cb);
 	h->listeners = xreallocarray(h->listeners, h->nlisteners + 1,
@@ -772,6 +803,43 @@ httpd_set_boot_handler(struct httpd *h, httpd_boot_fn fn, void *arg)
 {
 	h->boot_fn = fn;
 	h->boot_arg = arg;
+}
+
+static const char *const httpd_kind_names[HTTPD_NKINDS] = {
+	"images", "boot_config", "file", "proxy", "log", "metrics", "other",
+};
+
+const char *
+httpd_kind_name(enum httpd_kind k)
+{
+	return (unsigned)k < HTTPD_NKINDS ? httpd_kind_names[k] : "?";
+}
+
+void
+httpd_get_stats(const struct httpd *h, struct httpd_stats *st)
+{
+	const struct httpd_conn *c;
+
+	memset(st, 0, sizeof *st);
+	if (h == NULL)
+		return;
+	*st = h->stats;
+	/* Counted here rather than kept: every state change would have to
+	 * keep a counter right, and conns is bounded by max_connections. */
+	st->connections = h->nconns;
+	TAILQ_FOREACH(c, &h->conns, entry)
+		if (c->state == HTTPD_PROXY)
+			st->proxying++;
+}
+
+const char *
+httpd_listener_name(const struct httpd *h, size_t i, int *internal)
+{
+	if (h == NULL || i >= h->nlisteners)
+		return NULL;
+	if (internal != NULL)
+		*internal = h->listeners[i]->kind == HTTPD_INTERNAL;
+	return h->listeners[i]->name;
 }
 
 const char *

@@ -58,6 +58,7 @@ struct httpd_listener {
 	enum httpd_port_kind	 kind;
 	struct httpd		*h;
 	struct event		*resume;	/* after an accept error */
+	char			 name[80];	/* "addr:port", for status */
 };
 
 struct httpd {
@@ -81,6 +82,7 @@ struct httpd {
 	unsigned		 rr;		/* round robin over regions */
 	struct httpd_penalty	*penalties;
 	size_t			 npenalties;
+	struct httpd_stats	 stats;		/* but connections, proxying */
 };
 
 /* httpd.c */
@@ -92,6 +94,8 @@ void	httpd_conn_free(struct httpd_conn *);
 /* Close once the output has been written. */
 void	httpd_conn_close_after_flush(struct httpd_conn *);
 uint64_t httpd_now_ms(void);
+/* Count a request of kind k (status). */
+#define httpd_count(h, k)	((h)->stats.requests[(k)]++)
 
 /* httpd_proxy.c */
 /* Take over c for a /MAAS/ request whose head is c->head. */
@@ -100,5 +104,7 @@ void	httpd_proxy_start(struct httpd_conn *);
 void	httpd_proxy_client_read(struct httpd_conn *);
 void	httpd_proxy_client_write(struct httpd_conn *);
 void	httpd_proxy_free(struct httpd_proxy *);
+/* A region failed a /MAAS/ request: kept as the last proxy error. */
+void	httpd_proxy_note_error(struct httpd *, const char *why);
 
 #endif

@@ -106,12 +106,26 @@ penalise(struct httpd *h, const char *u)
 	h->penalties[i].until_ms = now + HTTPD_UPSTREAM_PENALTY_MS;
 }
 
+void
+httpd_proxy_note_error(struct httpd *h, const char *why)
+{
+	snprintf(h->stats.proxy_last_error, sizeof h->stats.proxy_last_error,
+	    "%s", why);
+	h->stats.proxy_last_error_ms = httpd_now_ms();
+}
+
 /* The answer to the client when no region answered at all. */
 static void
 proxy_fail(struct httpd_proxy *px, int status, const char *why)
 {
 	struct httpd_conn *c = px->c;
 	char *body;
+
+	c->h->stats.proxy_failed++;
+	/* Each region's failure was noted as it came; refusals of the
+	 * request itself (411, 400) are not a region's. */
+	if (status >= 500 && px->nups == 0)
+		httpd_proxy_note_error(c->h, why);
 
 	log_warnx("http: %s %s from %s: %s", c->head.method, c->head.target,
 	    c->remote_ip, why);
@@ -145,7 +159,12 @@ pump_request(struct httpd_proxy *px)
 			px->body_left -= n;
 		}
 	}
-	if (px->body_left > 0 && evbuffer_get_length(out) < HTTPD_OUT_HIGH)
+	/* Once the body is relayed the client is still read, only to see
+	 * it leave: a region that stalls must not hold the client's slot
+	 * until proxy_timeout (nginx notices the close too).  What a
+	 * client sends after its request stays in its input buffer, which
+	 * the read watermark bounds. */
+	if (px->body_left == 0 || evbuffer_get_length(out) < HTTPD_OUT_HIGH)
 		bufferevent_enable(px->c->bev, EV_READ);
 	else
 		bufferevent_disable(px->c->bev, EV_READ);
@@ -160,10 +179,13 @@ pump_response(struct httpd_proxy *px)
 	size_t n = evbuffer_get_length(in);
 
 	if (n > 0) {
-		if (px->resp_bytes == 0)
+		if (px->resp_bytes == 0) {
 			log_debug("http: %s %s from %s: answered by %s",
 			    px->c->head.method, px->c->head.target,
 			    px->c->remote_ip, px->cur);
+			snprintf(px->c->h->stats.proxy_region,
+			    sizeof px->c->h->stats.proxy_region, "%s", px->cur);
+		}
 		px->resp_bytes += n;
 		evbuffer_add_buffer(out, in);
 	}
@@ -229,6 +251,7 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 		    err ? strerror(err) : "connection failed");
 	bufferevent_free(px->up);
 	px->up = NULL;
+	httpd_proxy_note_error(c->h, why);
 	if (px->resp_bytes > 0) {
 		/* Part of the answer is out: the client must see a cut. */
 		log_warnx("http: %s %s from %s: %s after %" PRIu64 " bytes of "
@@ -286,6 +309,7 @@ proxy_try_next(struct httpd_proxy *px)
 	struct httpd *h = px->c->h;
 	struct sockaddr_storage ss;
 	struct timeval tv;
+	char why[256];
 	int sl;
 
 	while (px->next < px->nups) {
@@ -310,8 +334,10 @@ proxy_try_next(struct httpd_proxy *px)
 			return;
 		/* An immediate failure also reports through up_event_cb
 		 * in libevent 2.1 only for some errors: handle it here. */
-		log_info("http: region %s: cannot connect: %s", px->cur,
-		    strerror(EVUTIL_SOCKET_ERROR()));
+		snprintf(why, sizeof why, "region %s: cannot connect: %s",
+		    px->cur, strerror(EVUTIL_SOCKET_ERROR()));
+		log_info("http: %s", why);
+		httpd_proxy_note_error(h, why);
 		bufferevent_free(px->up);
 		px->up = NULL;
 		penalise(h, px->cur);

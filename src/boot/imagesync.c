@@ -184,6 +184,15 @@ is_run_finish(struct imagesync *s, int ok, int switched, const char *fmt, ...)
 		region_call(s->pool, "UpdateLastImageSync", a,
 		    REGION_CALL_IDEMPOTENT, 0, call_done_count, s);
 	}
+	s->st.phase = NULL;
+	s->st.last_end = (int64_t)time(NULL);
+	s->st.last_ok = ok != 0;
+	if (ok)
+		s->st.runs_ok++;
+	else
+		s->st.runs_failed++;
+	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
+	    ok ? "" : msg != NULL ? msg : "?");
 	free(msg);
 	/* The writer may hold the run's fd and digest: take them back. */
 	is_writer_cancel(s->writer);
@@ -284,6 +293,7 @@ imagesync_new(struct event_base *base, struct http *http,
 	s->http = http;
 	s->pool = pool;
 	s->runner = runner;
+	s->st.last_ok = -1;
 	is_apply_config(s, cfg);
 	s->check_timer = evtimer_new(base, check_cb, s);
 	s->step_timer = evtimer_new(base, step_cb, s);
@@ -358,6 +368,34 @@ bool
 imagesync_running(const struct imagesync *s)
 {
 	return s != NULL && s->run != NULL;
+}
+
+void
+imagesync_get_stats(const struct imagesync *s, struct imagesync_stats *st)
+{
+	const struct is_run *run;
+	uint64_t el;
+	char *cur;
+
+	memset(st, 0, sizeof(*st));
+	st->last_ok = -1;
+	if (s == NULL)
+		return;
+	*st = s->st;
+	if ((cur = is_current_target(s)) != NULL) {
+		snprintf(st->current, sizeof(st->current), "%s", cur);
+		free(cur);
+	}
+	if ((run = s->run) == NULL)
+		return;
+	st->running = true;
+	st->files_total = run->nfiles;
+	st->files_done = run->cur;
+	st->bytes_total = run->total;
+	st->bytes_done = run->done_bytes + (run->cur < run->nfiles ?
+	    run->files[run->cur].have : 0);
+	el = rackd_now_ms() - run->started_ms;
+	st->rate = el > 0 ? run->fetched * 1000 / el : 0;
 }
 
 void

@@ -255,6 +255,7 @@ is_fetch_files(struct imagesync *s)
 	struct is_run *run = s->run;
 
 	if (run->cur < run->nfiles) {
+		s->st.phase = "download";
 		file_start(s);
 		return;
 	}

@@ -117,6 +117,7 @@ struct imagesync {
 	int			 events_registered;
 	imagesync_done_cb	 done_cb;
 	void			*done_arg;
+	struct imagesync_stats	 st;	/* phase, runs_*, last_* (status) */
 };
 
 /* --- imagesync.c: the run's lifecycle --------------------------------- */

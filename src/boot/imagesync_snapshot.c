@@ -207,9 +207,11 @@ is_unpack_start(struct imagesync *s)
 	while (run->arch_i < run->nfiles && !run->files[run->arch_i].archive)
 		run->arch_i++;
 	if (run->arch_i >= run->nfiles) {
+		s->st.phase = "snapshot";
 		build_snapshot(s);
 		return;
 	}
+	s->st.phase = "unpack";
 	archive = is_path(s, "cache/%s", run->files[run->arch_i].item->sha256);
 	free(run->xdir);
 	run->xdir = is_path(s, "cache/.x-%s",

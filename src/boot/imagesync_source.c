@@ -185,6 +185,8 @@ is_run_start(struct imagesync *s)
 	run->started_ms = rackd_now_ms();
 	run_urls(s, run);
 	s->run = run;
+	s->st.phase = "sources";
+	s->st.last_start = (int64_t)time(NULL);
 	log_info("images: sync started (%s) from %s", run->reason,
 	    run->urls[0]);
 	/* Nothing is created on disk until there is something to fetch. */
@@ -290,6 +292,7 @@ fetch_index(struct imagesync *s)
 	struct is_run *run = s->run;
 	char *url = is_run_url(run, NULL), *cause = NULL;
 
+	s->st.phase = "index";
 	log_debug("images: GET %s", url);
 	s->req = http_get(s->http, url, NULL, IS_DOC_TIMEOUT_MS, IS_DOC_MAX,
 	    index_done, s, &cause);

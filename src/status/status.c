@@ -39,6 +39,11 @@ status_json(const struct status_sources *src)
 	    refresh_status_json(src->refresh) : json_null());
 	json_object_set_new(o, "tftp", src->tftp != NULL ?
 	    tftp_status_json(src->tftp) : json_null());
+	json_object_set_new(o, "http", src->httpd != NULL ?
+	    status_http_json(src->httpd) : json_null());
+	json_object_set_new(o, "images", src->sync != NULL ||
+	    src->images != NULL ? status_images_json(src->sync, src->images) :
+	    json_null());
 	return o;
 }
 
@@ -59,6 +64,10 @@ status_metrics_text(const struct status_sources *src)
 		refresh_metrics(src->refresh, m);
 	if (src->tftp != NULL)
 		tftp_metrics(src->tftp, m);
+	if (src->httpd != NULL)
+		status_http_metrics(src->httpd, m);
+	if (src->sync != NULL || src->images != NULL)
+		status_images_metrics(src->sync, src->images, m);
 	return metrics_render(m);
 }
 
@@ -217,6 +226,117 @@ table_tftp(struct bytes *b, const json_t *t)
 	    (long long)json_integer_value(json_object_get(t, "busy")));
 }
 
+/* 1234 -> "1.2 KiB" (as the sync's own log lines). */
+static const char *
+human_bytes(json_int_t n, char *buf, size_t len)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t i = 0;
+
+	while (v >= 1024 && i + 1 < RACKD_NELEM(u)) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%lld B", (long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", v, u[i]);
+	return buf;
+}
+
+static long long
+int_of(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* Append ", <n> <what>" for a non-zero count (the first without ", "). */
+static void
+add_count(struct bytes *b, int *first, long long n, const char *what)
+{
+	if (n == 0)
+		return;
+	addf(b, "%s%lld %s", *first ? "" : ", ", n, what);
+	*first = 0;
+}
+
+static void
+table_http(struct bytes *b, const json_t *h)
+{
+	const json_t *l, *r = json_object_get(h, "requests");
+	const json_t *px = json_object_get(h, "proxy");
+	struct bytes line;
+	char sent[32], age[32];
+	size_t i, used = 0;
+	int first = 1;
+
+	/* Dual-stack binds make long lists: what fits, then a count. */
+	addf(b, "\nhttp: listening");
+	json_array_foreach(json_object_get(h, "listening"), i, l) {
+		char one[100];
+
+		snprintf(one, sizeof one, "%s%s", str_or(l, "address", "?"),
+		    strcmp(str_or(l, "role", ""), "internal") == 0 ?
+		    " (internal)" : "");
+		if (used + strlen(one) > 72) {
+			addf(b, ", %zu more", json_array_size(json_object_get(h,
+			    "listening")) - i);
+			break;
+		}
+		addf(b, "%s%s", i > 0 ? ", " : " ", one);
+		used += strlen(one) + 2;
+	}
+	addf(b, "%s\n", i == 0 ? " nowhere" : "");
+	addf(b, "  %lld connections (%lld proxied), %s sent\n",
+	    int_of(h, "connections"), int_of(h, "proxying"),
+	    human_bytes((json_int_t)int_of(h, "bytes_sent"), sent,
+	    sizeof sent));
+	bytes_init(&line);
+	add_count(&line, &first, int_of(r, "images"), "images");
+	add_count(&line, &first, int_of(r, "boot_config"), "boot configs");
+	add_count(&line, &first, int_of(r, "file"), "files");
+	add_count(&line, &first, int_of(r, "proxy"), "proxied");
+	add_count(&line, &first, int_of(r, "log"), "log");
+	add_count(&line, &first, int_of(r, "metrics"), "metrics");
+	add_count(&line, &first, int_of(r, "other"), "other");
+	bytes_add_u8(&line, '\0');
+	addf(b, "  requests: %.86s\n", first ? "none" :
+	    (const char *)line.data);
+	bytes_free(&line);
+	addf(b, "  proxy: region %.40s, %lld failed\n",
+	    str_or(px, "region", "- (none answered yet)"), int_of(px, "failed"));
+	if (json_is_string(json_object_get(px, "last_error")))
+		addf(b, "  proxy last error %s ago: %.60s\n",
+		    int_or_dash(px, "last_error_age_s", age, sizeof age, "s"),
+		    str_or(px, "last_error", ""));
+}
+
+static void
+table_images(struct bytes *b, const json_t *im)
+{
+	const json_t *p = json_object_get(im, "progress");
+	char n[32], age[32], got[32], tot[32], rate[32];
+
+	addf(b, "\nimages: %s", str_or(im, "state", "?"));
+	if (json_is_object(p))
+		addf(b, " (%s: %lld/%lld files, %s of %s, %s/s)",
+		    str_or(im, "phase", "?"), int_of(p, "files"),
+		    int_of(p, "files_total"), human_bytes(int_of(p, "bytes"),
+		    got, sizeof got), human_bytes(int_of(p, "bytes_total"), tot,
+		    sizeof tot), human_bytes(int_of(p, "rate_bps"), rate,
+		    sizeof rate));
+	addf(b, "\n  current %.50s, %s boot images\n",
+	    str_or(im, "current", "-"),
+	    int_or_dash(im, "boot_images", n, sizeof n, ""));
+	if (json_is_string(json_object_get(im, "last_result")))
+		addf(b, "  last sync %s, ended %s ago%s%.60s\n",
+		    str_or(im, "last_result", "?"),
+		    int_or_dash(im, "last_end_age_s", age, sizeof age, "s"),
+		    json_is_string(json_object_get(im, "last_error")) ?
+		    ": " : "", str_or(im, "last_error", ""));
+}
+
 char *
 status_format_table(const json_t *doc)
 {
@@ -238,6 +358,10 @@ status_format_table(const json_t *doc)
 		table_refresh(&b, v);
 	if (json_is_object(v = json_object_get(doc, "tftp")))
 		table_tftp(&b, v);
+	if (json_is_object(v = json_object_get(doc, "http")))
+		table_http(&b, v);
+	if (json_is_object(v = json_object_get(doc, "images")))
+		table_images(&b, v);
 	bytes_add_u8(&b, '\0');
 	return (char *)bytes_steal(&b, NULL);
 }

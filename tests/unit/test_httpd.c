@@ -429,7 +429,9 @@ test_boot_handler(void **state)
 	struct httpd *h;
 	struct srv s;
 	struct timeval tv = { 0, 50000 };
+	struct httpd_stats st;
 	char *cause = NULL, info[256];
+	int internal;
 	FILE *f;
 
 	assert_non_null(mkdtemp(root));
@@ -463,6 +465,26 @@ test_boot_handler(void **state)
 	assert_string_equal(s.remote, "10.0.0.77");
 	assert_string_equal(s.local, "10.0.0.2");
 	assert_int_equal(s.local_port, 5248);
+	/* The counters rackd status shows: four taken by the handler, one
+	 * plain file, nothing else. */
+	httpd_get_stats(h, &st);
+	assert_int_equal(st.requests[HTTPD_KIND_BOOT_CONFIG], 4);
+	assert_int_equal(st.requests[HTTPD_KIND_FILE], 1);
+	assert_int_equal(st.requests[HTTPD_KIND_IMAGES] +
+	    st.requests[HTTPD_KIND_PROXY] + st.requests[HTTPD_KIND_LOG] +
+	    st.requests[HTTPD_KIND_METRICS] + st.requests[HTTPD_KIND_OTHER], 0);
+	assert_true(st.bytes_sent > 0);
+	assert_string_equal(st.proxy_region, "");
+	assert_string_equal(httpd_kind_name(HTTPD_KIND_BOOT_CONFIG),
+	    "boot_config");
+	snprintf(path, sizeof path, "127.0.0.1:%d", p.port);
+	assert_string_equal(httpd_listener_name(h, 0, &internal), path);
+	assert_int_equal(internal, 0);
+	snprintf(path, sizeof path, "127.0.0.1:%d", p.internal_port);
+	assert_string_equal(httpd_listener_name(h, 1, &internal), path);
+	assert_int_equal(internal, 1);
+	assert_null(httpd_listener_name(h, 2, &internal));
+	snprintf(path, sizeof path, "%s/plain.txt", root);
 	httpd_free(h);
 	event_free(s.timer);
 	event_free(s.poll);

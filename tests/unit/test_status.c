@@ -20,7 +20,7 @@ static void
 test_json_without_services(void **state)
 {
 	struct status_sources src = { "3.4.0", "rack1", NULL, NULL, NULL, NULL,
-	    NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	json_t *d = status_json(&src);
 	char *t;
 
@@ -35,6 +35,8 @@ test_json_without_services(void **state)
 	assert_true(json_is_null(json_object_get(d, "dhcp")));
 	assert_true(json_is_null(json_object_get(d, "refresh")));
 	assert_true(json_is_null(json_object_get(d, "tftp")));
+	assert_true(json_is_null(json_object_get(d, "http")));
+	assert_true(json_is_null(json_object_get(d, "images")));
 	t = status_format_table(d);
 	assert_non_null(strstr(t, "rackd 3.4.0 on rack1\n"));
 	assert_non_null(strstr(t, "region: not started"));
@@ -72,7 +74,23 @@ static const char *doc_text =
 " \"refresh\":{\"registered\":true,\"running\":false,\"ok\":1,\"failed\":2,"
 "  \"last_ok_age_s\":100,\"interfaces\":3,\"last_error\":\"HTTP 500\",\"failing_for_s\":5},"
 " \"tftp\":{\"port4\":69,\"port6\":69,\"active\":2,\"requests\":10,\"completed\":7,"
-"  \"failed\":1,\"busy\":0,\"retransmits\":3}}";
+"  \"failed\":1,\"busy\":0,\"retransmits\":3},"
+" \"http\":{\"listening\":[{\"address\":\"[fd00:1234:5678:9abc::1]:5248\",\"role\":\"machines\"},"
+"   {\"address\":\"10.20.30.40:5248\",\"role\":\"machines\"},"
+"   {\"address\":\"[fd00:1234:5678:9abc::1]:5249\",\"role\":\"internal\"},"
+"   {\"address\":\"10.20.30.40:5249\",\"role\":\"internal\"}],"
+"  \"connections\":3,\"proxying\":1,\"requests\":{\"images\":12345678,"
+"   \"boot_config\":23456789,\"file\":34567890,\"proxy\":45678901,\"log\":56789012,"
+"   \"metrics\":67890123,\"other\":0},\"bytes_sent\":5242880,"
+"  \"proxy\":{\"region\":\"10.0.0.2:5240\",\"failed\":2,"
+"   \"last_error\":\"region 10.0.0.3:5240: cannot connect: Connection refused, and more text\","
+"   \"last_error_age_s\":7}},"
+" \"images\":{\"state\":\"running\",\"import_running\":true,\"phase\":\"download\","
+"  \"progress\":{\"files\":2,\"files_total\":4,\"bytes\":1048576,"
+"   \"bytes_total\":4194304,\"rate_bps\":2048},\"last_start\":\"2026-01-01T00:00:00Z\","
+"  \"last_start_age_s\":3,\"last_end\":\"2025-12-31T23:00:00Z\",\"last_end_age_s\":3603,"
+"  \"last_result\":\"failed\",\"last_error\":\"index.json: HTTP 404\",\"runs_ok\":1,"
+"  \"runs_failed\":1,\"current\":\"snapshot-20260101-000000\",\"boot_images\":12}}";
 
 static void
 test_table(void **state)
@@ -97,11 +115,63 @@ test_table(void **state)
 	assert_non_null(strstr(t, "refresh: 1 ok, 2 failed; last ok 100s ago, "
 	    "interfaces 3; failing: HTTP 500\n"));
 	assert_non_null(strstr(t, "tftp: port 69, 2 active, 7 completed, 1 failed"));
+	assert_non_null(strstr(t, "http: listening [fd00:1234:5678:9abc::1]:5248, "
+	    "10.20.30.40:5248, 2 more\n"));
+	assert_non_null(strstr(t, "  3 connections (1 proxied), 5.0 MiB sent\n"));
+	assert_non_null(strstr(t, "  requests: 12345678 images, 23456789 boot "
+	    "configs, 34567890 files, "));
+	assert_non_null(strstr(t, "  proxy: region 10.0.0.2:5240, 2 failed\n"));
+	assert_non_null(strstr(t, "  proxy last error 7s ago: region 10.0.0.3:5240: "
+	    "cannot connect"));
+	assert_non_null(strstr(t, "images: running (download: 2/4 files, 1.0 MiB "
+	    "of 4.0 MiB, 2.0 KiB/s)\n"));
+	assert_non_null(strstr(t, "  current snapshot-20260101-000000, 12 boot "
+	    "images\n"));
+	assert_non_null(strstr(t, "  last sync failed, ended 3603s ago: "
+	    "index.json: HTTP 404\n"));
 	for (line = strtok_r(t, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		assert_true(strlen(line) <= 100);
 	free(t);
 	json_decref(d);
+}
+
+/* The boot objects from services that have done nothing yet. */
+static void
+test_boot_objects_idle(void **state)
+{
+	json_t *o = status_images_json(NULL, NULL), *h;
+	struct metrics *m = metrics_new();
+	char *t;
+
+	assert_string_equal(json_string_value(json_object_get(o, "state")),
+	    "idle");
+	assert_true(json_is_false(json_object_get(o, "import_running")));
+	assert_true(json_is_null(json_object_get(o, "phase")));
+	assert_true(json_is_null(json_object_get(o, "progress")));
+	assert_true(json_is_null(json_object_get(o, "last_result")));
+	assert_true(json_is_null(json_object_get(o, "last_start")));
+	assert_true(json_is_null(json_object_get(o, "current")));
+	assert_true(json_is_null(json_object_get(o, "boot_images")));
+	json_decref(o);
+	h = status_http_json(NULL);
+	assert_int_equal(json_array_size(json_object_get(h, "listening")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(h,
+	    "requests"), "proxy")), 0);
+	assert_true(json_is_null(json_object_get(json_object_get(h, "proxy"),
+	    "region")));
+	json_decref(h);
+	status_http_metrics(NULL, m);
+	status_images_metrics(NULL, NULL, m);
+	t = metrics_render(m);
+	assert_non_null(strstr(t, "rackd_http_requests_total{kind=\"boot_config\"} 0\n"));
+	assert_non_null(strstr(t, "rackd_image_sync_running 0\n"));
+	assert_non_null(strstr(t, "rackd_image_sync_phase{phase=\"download\"} 0\n"));
+	assert_non_null(strstr(t, "rackd_image_sync_runs_total{result=\"failed\"} 0\n"));
+	/* No store, no row count: the series is absent, not 0. */
+	assert_null(strstr(t, "\nrackd_image_sync_boot_images "));
+	free(t);
+	metrics_free(m);
 }
 
 int
@@ -110,6 +180,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_without_services),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_boot_objects_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
