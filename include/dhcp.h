@@ -3,7 +3,9 @@
  *
  * ConfigureDHCPv4/v6 arrive here (rpc.c routes them): the arguments are
  * decoded (dhcp_args.c), planned into Kea instances (kea_config.c: one
- * per failover peer, one for VLANs without a peer), and each instance is
+ * per failover peer, in HA hot-standby for v4 and, unless
+ * dhcp.v6_failover is "split", for v6; one for VLANs without a peer;
+ * each applied instance logs how it serves), and each instance is
  * applied to its supervised Kea process (kea_server.c: skip identical,
  * validate, write atomically, apply, verify, keep the last known-good).
  * Instances no longer planned are stopped; an empty configuration stops

@@ -6,7 +6,11 @@
  *
  * Topology (D.3): Kea 2.2 runs one HA relationship per process and applies
  * it to every subnet there, so each failover peer gets its own kea-dhcp4
- * in hot-standby and the peer-less shared networks share one more.  A
+ * in hot-standby and the peer-less shared networks share one more.  v6 is
+ * planned the same way (kea-dhcp6, its listener on ha_port_v6), the
+ * primary serving each pool whole; MAAS's own v6 (no failover, each rack
+ * half of a pool, spec C.4) is kept behind kea_paths.v6_split for a pair
+ * whose other rack is a MAAS rack, since the two cannot interoperate.  A
  * peer-less network on an interface an HA instance already serves (a
  * relayed VLAN, which MAAS gives the DHCP VLAN's interface) joins that
  * instance: two processes must never listen on one interface, and both
