@@ -58,6 +58,8 @@ struct config_dhcp {
 	char	*lease_hook_library;	/* rackd-lease-hook.so (Kea hook) */
 	char	*lease_hook_script;	/* rackd-lease-hook (run_script) */
 	int	 ha_port;		/* HA listener port, the same on every rack */
+	int	 ha_port_v6;		/* the same for kea-dhcp6's HA listener */
+	char	*v6_failover;		/* "hot-standby" or "split" */
 	bool	 ha_tls;		/* HA channel over TLS (kea_tls.h) */
 	int	 heartbeat_ms;		/* HA heartbeat-delay */
 	int	 max_response_ms;	/* HA max-response-delay */

@@ -1,16 +1,18 @@
 /*
  * dhcp.h — DHCP as a MAAS 3.4 rack serves it, with ISC Kea 2.2.
  *
- * ConfigureDHCPv4/v6 arrive here (dhcp_rpc.c registers them): the
- * arguments are decoded (dhcp_args.c), planned into Kea instances
- * (kea_config.c: one per failover peer, one for VLANs without a peer),
- * and each instance is applied to its supervised Kea process
- * (kea_server.c: skip identical, validate, write atomically, apply,
- * verify, keep the last known-good).  Instances no longer planned are
- * stopped; an empty configuration stops the family.  Lease events from
- * rackd's Kea hook library (or from run_script) reach the region as
- * UpdateLeases through an on-disk spool (leases.c).  The Kea and HA
- * state feed the dhcpd / dhcpd6 lines of UpdateServices.
+ * ConfigureDHCPv4/v6 arrive here (dhcp_rpc.c registers them): the arguments are
+ * decoded (dhcp_args.c), planned into Kea instances (kea_config.c: one
+ * per failover peer, in HA hot-standby for v4 and, unless
+ * dhcp.v6_failover is "split", for v6; one for VLANs without a peer;
+ * each applied instance logs how it serves), and each instance is
+ * applied to its supervised Kea process (kea_server.c: skip identical,
+ * validate, write atomically, apply, verify, keep the last known-good).
+ * Instances no longer planned are stopped; an empty configuration stops
+ * the family.  Lease events from rackd's Kea hook library (or from
+ * run_script) reach the region as UpdateLeases through an on-disk spool
+ * (leases.c).  The Kea and HA state feed the dhcpd / dhcpd6 lines of
+ * UpdateServices.
  */
 #ifndef DHCP_H
 #define DHCP_H

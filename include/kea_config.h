@@ -7,9 +7,11 @@
  *      MAAS's field names (dns_servers as text), checking every piece;
  *      dhcp_args_encode() is the reverse, for tests and the fake region.
  *   2. kea_plan_build() turns that JSON into the Kea processes to run: one
- *      HA hot-standby kea-dhcp4 per failover peer, plus one "standalone"
- *      instance for the shared networks without a peer.  v6 mirrors MAAS:
- *      no HA, pools with a peer halved (C.4), one standalone instance.
+ *      HA hot-standby kea-dhcp4 (kea-dhcp6) per failover peer, plus one
+ *      "standalone" instance for the shared networks without a peer.  v6
+ *      pools with a peer are served whole by the primary, as in v4; with
+ *      kea_paths.v6_split v6 mirrors MAAS instead (spec C.4): no HA, each
+ *      rack serves its half of such a pool, one standalone instance.
  *
  * Conventions (both racks of a VLAN must agree on all of these):
  *   instance name     failover peer name ("failover-vlan-5") or "standalone"
@@ -18,7 +20,9 @@
  *   HA server names   "rack-<canonical IP>" of each rack's VLAN address
  *   HA peer URLs      https://<ip>:<ha_port>/ (IPv6 in brackets; http://
  *                     when ha_tls_id is NULL), client certificates required
- *   HA listener port  KEA_HA_PORT_DEFAULT (8647, "647" being isc failover)
+ *   HA listener port  v4: KEA_HA_PORT_DEFAULT (8647, "647" being isc
+ *                     failover); v6: KEA_HA6_PORT_DEFAULT (8648), so the
+ *                     two families never share a port
  *   subnet ids        v4: network address as u32; v6: FNV-1a-32 of the
  *                     canonical CIDR, probed upwards on collision; never 0
  */
@@ -34,6 +38,7 @@
 #include "amp.h"
 
 #define KEA_HA_PORT_DEFAULT		8647
+#define KEA_HA6_PORT_DEFAULT		8648
 #define KEA_HEARTBEAT_MS_DEFAULT	2000
 #define KEA_MAX_RESPONSE_MS_DEFAULT	6000
 #define KEA_MAX_ACK_MS_DEFAULT		5000
@@ -75,6 +80,8 @@ struct kea_instance {
 	int	  family;	/* 4 or 6 */
 	bool	  ha;
 	char	 *role;		/* "primary" / "standby"; NULL without HA */
+	char	 *mode;		/* how it serves, for the log: "Kea HA
+				   hot-standby, this rack primary, ..." */
 	char	 *this_address;	/* HA only: this rack's VLAN IP */
 	char	 *peer_address;	/* HA only: the partner's */
 	char	**interfaces;
@@ -122,6 +129,11 @@ struct kea_paths {
 	const char	*lease_socket;	/* its "socket" parameter */
 	const char	*hooks_dir;	/* NULL = KEA_HOOKS_DIR */
 	int		 ha_port;	/* 0 = KEA_HA_PORT_DEFAULT */
+	int		 ha_port_v6;	/* 0 = KEA_HA6_PORT_DEFAULT */
+	/* DHCPv6 with a failover peer as MAAS 3.4 does it (no HA, each rack
+	 * serves half of every pool with a peer), for a pair whose other
+	 * rack is a MAAS (isc-dhcpd6) rack; false = Kea HA hot-standby. */
+	bool		 v6_split;
 	/* HA over TLS with the credentials kea_tls.h derives and keeps
 	 * under <data_dir>/dhcp/tls/<ha_tls_id>/; NULL = plain HTTP. */
 	const char	*ha_tls_id;

@@ -199,7 +199,8 @@ const struct config_key config_keys[] = {
 	{ "dhcp", CONFIG_SECTION, OFF(dhcp), NULL, 0, 0, false,
 	  "DHCP with ISC Kea 2.2: one kea-dhcp4 per failover peer (Kea HA "
 	  "hot-standby; MAAS primary = Kea primary, secondary = standby), "
-	  "one for VLANs without a peer, kea-dhcp6 likewise.  Config files "
+	  "one for VLANs without a peer, kea-dhcp6 likewise (see "
+	  "v6_failover for MAAS's split DHCPv6 pools).  Config files "
 	  "and control sockets live in run_dir, leases and the lease spool "
 	  "in data_dir/dhcp." },
 	{ "dhcp.kea_dhcp4", CONFIG_PATH, DHC(kea_dhcp4), "/usr/sbin/kea-dhcp4",
@@ -233,6 +234,25 @@ const struct config_key config_keys[] = {
 	  "TCP port of the Kea HA listener; MAAS sends no port, so every "
 	  "rack must use the same one.  The listener binds to the rack's "
 	  "address on the VLAN and accepts HA commands only." },
+	{ "dhcp.ha_port_v6", CONFIG_INT, DHC(ha_port_v6), "8648", 1, 65535,
+	  false,
+	  "TCP port of kea-dhcp6's HA listener (DHCPv6 in hot-standby), "
+	  "bound to the rack's IPv6 address on the VLAN; the same on every "
+	  "rack, and apart from ha_port so each port carries one family." },
+	{ "dhcp.v6_failover", CONFIG_STRING, DHC(v6_failover), "hot-standby",
+	  0, 0, false,
+	  "How a DHCPv6 VLAN with a primary and a secondary rack is served.  "
+	  "\"hot-standby\": one kea-dhcp6 per failover peer in Kea HA, as "
+	  "for DHCPv4: the primary serves every pool whole, each lease is on "
+	  "the standby before the client has it, and the standby serves "
+	  "(the leases of both) about max_response_delay after the primary "
+	  "dies; leases are carried across every reconfiguration as for v4.  "
+	  "\"split\": what MAAS 3.4 does, no failover: each rack serves "
+	  "half of every pool with a peer (primary the lower half) and knows "
+	  "nothing of the other's leases; use it only when the other rack of "
+	  "a VLAN is a MAAS (isc-dhcpd6) rack.  Both racks of a VLAN must "
+	  "agree.  A VLAN without a secondary is served standalone either "
+	  "way." },
 	{ "dhcp.ha_tls", CONFIG_BOOL, DHC(ha_tls), "true", 0, 0, false,
 	  "Protect the Kea HA channel with TLS: each listener asks for a "
 	  "client certificate signed by a CA that every rack derives from "
@@ -884,6 +904,15 @@ set_scalar(struct rackd_config *cfg, const struct config_key *k,
 			goto expected;
 		if (k->type == CONFIG_UUID && !valid_uuid(text))
 			goto expected;
+		if (k->offset == DHC(v6_failover) &&
+		    strcmp(text, "hot-standby") != 0 &&
+		    strcmp(text, "split") != 0) {
+			s = show(text, len);
+			xasprintf(msg, "key '%s': '%s' is neither hot-standby "
+			    "nor split", k->name, s);
+			free(s);
+			return -1;
+		}
 		if (k->offset == DHC(lease_hook) &&
 		    strcmp(text, "library") != 0 &&
 		    strcmp(text, "script") != 0) {

@@ -109,7 +109,9 @@ struct dhcp {
 	char			 ha_tls_id[KEA_TLS_ID_LEN + 1];
 	char			*hook_lib;	/* NULL: run_script */
 	char			*hook_spool, *hook_socket;
-	int			 ha_port, heartbeat_ms, max_response_ms;
+	int			 ha_port, ha_port_v6, heartbeat_ms;
+	int			 max_response_ms;
+	bool			 v6_split;	/* dhcp.v6_failover: split */
 	int			 max_ack_ms, max_unacked;
 	struct dhcp_family	 v4, v6;
 };
@@ -561,6 +563,18 @@ carry_verify(struct apply_ctx *c)
 	}
 }
 
+/* How the plan being applied has instance name serve ("" if unknown). */
+static const char *
+plan_mode(const struct dhcp_family *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->plan.n; i++)
+		if (strcmp(f->plan.inst[i].name, name) == 0)
+			return f->plan.inst[i].mode;
+	return "";
+}
+
 static void
 inst_applied(const struct kea_apply_result *r, void *arg)
 {
@@ -568,6 +582,11 @@ inst_applied(const struct kea_apply_result *r, void *arg)
 	struct dhcp_family *f = c->f;
 
 	c->applied = r->status != KEA_APPLY_FAILED;
+	/* Which mode a VLAN is served in (v6: HA or MAAS's split) is the
+	 * operator's first question; say it whenever a config takes effect. */
+	if (r->status == KEA_APPLY_APPLIED)
+		log_info("dhcp: Kea instance %s (DHCPv%d) serves as %s",
+		    c->name, f->family, plan_mode(f, c->name));
 	if (r->status != KEA_APPLY_FAILED && c->seed.n > 0) {
 		carry_verify(c);
 		return;
@@ -603,6 +622,8 @@ dhcp_paths(struct dhcp *d, struct kea_paths *p)
 	p->lease_socket = d->hook_socket;
 	p->hooks_dir = d->hooks_dir;
 	p->ha_port = d->ha_port;
+	p->ha_port_v6 = d->ha_port_v6;
+	p->v6_split = d->v6_split;
 	p->ha_tls_id = d->ha_tls ? d->ha_tls_id : NULL;
 	p->heartbeat_ms = d->heartbeat_ms;
 	p->max_response_ms = d->max_response_ms;
@@ -1190,6 +1211,8 @@ dhcp_new(struct event_base *base, struct region_pool *pool,
 	d->kea6 = xstrdup(cfg->dhcp.kea_dhcp6);
 	d->hooks_dir = xstrdup(cfg->dhcp.hooks_dir);
 	d->ha_port = cfg->dhcp.ha_port;
+	d->ha_port_v6 = cfg->dhcp.ha_port_v6;
+	d->v6_split = strcmp(cfg->dhcp.v6_failover, "split") == 0;
 	d->ha_tls = cfg->dhcp.ha_tls;
 	d->secret_file = xstrdup(cfg->secret_file);
 	memset(d->ha_tls_id, '0', KEA_TLS_ID_LEN);

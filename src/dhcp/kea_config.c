@@ -6,7 +6,11 @@
  *
  * Topology (D.3): Kea 2.2 runs one HA relationship per process and applies
  * it to every subnet there, so each failover peer gets its own kea-dhcp4
- * in hot-standby and the peer-less shared networks share one more.  A
+ * in hot-standby and the peer-less shared networks share one more.  v6 is
+ * planned the same way (kea-dhcp6, its listener on ha_port_v6), the
+ * primary serving each pool whole; MAAS's own v6 (no failover, each rack
+ * half of a pool, spec C.4) is kept behind kea_paths.v6_split for a pair
+ * whose other rack is a MAAS rack, since the two cannot interoperate.  A
  * peer-less network on an interface an HA instance already serves (a
  * relayed VLAN, which MAAS gives the DHCP VLAN's interface) joins that
  * instance: two processes must never listen on one interface, and both
@@ -348,7 +352,7 @@ network_peers(struct build *b, char **cause)
 					    "failover_peers", i, j, k, fp);
 					return -1;
 				}
-				if (b->family == 6)
+				if (b->family == 6 && b->paths.v6_split)
 					continue;	/* halved, no HA */
 				if (b->netpeer[i] != -1 && b->netpeer[i] != p) {
 					xasprintf(cause, "shared_networks[%zu]: "
@@ -728,7 +732,7 @@ build_pools(struct build *b, struct bsub *x, json_t *pools, char **cause)
 		skip_snippets(b, json_object_get(pl, "dhcp_snippets"),
 		    "subnet %s pool %s - %s", x->net.text, lo, hi);
 		fp = jstr(pl, "failover_peer");
-		if (b->family == 6 && fp != NULL) {
+		if (b->family == 6 && fp != NULL && b->paths.v6_split) {
 			/* C.4: primary the lower half, secondary the upper;
 			 * size/2 without overflowing on a full range. */
 			p = find_peer(b, fp);
@@ -901,6 +905,11 @@ ha_block(struct build *b, const struct bpeer *p)
 	json_t *ha;
 	int primary = strcmp(p->mode, "primary") == 0;
 	const char *tls = b->paths.ha_tls_id;
+	/* Port plan: v4's listener on ha_port, v6's on ha_port_v6, so the
+	 * two families of one rack never contend for one port (a v4 and a
+	 * v6 peer address are different sockets anyway, but a firewall rule
+	 * or a ss(8) line then names one family). */
+	int port = b->family == 6 ? b->paths.ha_port_v6 : b->paths.ha_port;
 
 	/* Both racks list the peers in the same order, so their configs
 	 * differ only in this-server-name and the interfaces. */
@@ -910,13 +919,13 @@ ha_block(struct build *b, const struct bpeer *p)
 	xasprintf(&sn, "rack-%s", sby);
 	scheme = tls != NULL ? "https" : "http";
 	if (strchr(pri, ':') != NULL)
-		xasprintf(&pu, "%s://[%s]:%d/", scheme, pri, b->paths.ha_port);
+		xasprintf(&pu, "%s://[%s]:%d/", scheme, pri, port);
 	else
-		xasprintf(&pu, "%s://%s:%d/", scheme, pri, b->paths.ha_port);
+		xasprintf(&pu, "%s://%s:%d/", scheme, pri, port);
 	if (strchr(sby, ':') != NULL)
-		xasprintf(&su, "%s://[%s]:%d/", scheme, sby, b->paths.ha_port);
+		xasprintf(&su, "%s://[%s]:%d/", scheme, sby, port);
 	else
-		xasprintf(&su, "%s://%s:%d/", scheme, sby, b->paths.ha_port);
+		xasprintf(&su, "%s://%s:%d/", scheme, sby, port);
 	me = primary ? pn : sn;
 
 	ha = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b,"
@@ -1116,7 +1125,19 @@ build_instance(struct build *b, const struct binst *in,
 		    "primary" : "standby");
 		ki->this_address = xstrdup(p->self);
 		ki->peer_address = xstrdup(p->other);
-	}
+		xasprintf(&ki->mode, "Kea HA hot-standby, this rack %s, "
+		    "partner %s, listener %s%s%s:%d (%s), %s", ki->role,
+		    p->other, strchr(p->self, ':') != NULL ? "[" : "", p->self,
+		    strchr(p->self, ':') != NULL ? "]" : "", b->family == 6 ?
+		    b->paths.ha_port_v6 : b->paths.ha_port,
+		    b->paths.ha_tls_id != NULL ? "TLS" : "plain HTTP",
+		    ki->role[0] == 'p' ? "serving the whole pool" :
+		    "serving when the primary is down");
+	} else if (b->family == 6 && b->paths.v6_split && b->n_peers > 0)
+		ki->mode = xstrdup("standalone; pools with a failover peer "
+		    "halved with the partner rack as MAAS does (no HA)");
+	else
+		ki->mode = xstrdup("standalone (no failover peer)");
 	ki->interfaces = xcalloc(in->n_ifaces + 1, sizeof(char *));
 	for (i = 0; i < in->n_ifaces; i++)
 		ki->interfaces[i] = xstrdup(in->ifaces[i]);
@@ -1192,6 +1213,8 @@ plan_build(const json_t *args, int family, const struct kea_paths *paths,
 		b.paths.hooks_dir = KEA_HOOKS_DIR;
 	if (b.paths.ha_port <= 0 || b.paths.ha_port > 65535)
 		b.paths.ha_port = KEA_HA_PORT_DEFAULT;
+	if (b.paths.ha_port_v6 <= 0 || b.paths.ha_port_v6 > 65535)
+		b.paths.ha_port_v6 = KEA_HA6_PORT_DEFAULT;
 	if (b.paths.heartbeat_ms <= 0)
 		b.paths.heartbeat_ms = KEA_HEARTBEAT_MS_DEFAULT;
 	if (b.paths.max_response_ms <= 0)
@@ -1247,6 +1270,7 @@ kea_plan_free(struct kea_plan *p)
 		ki = &p->inst[i];
 		free(ki->name);
 		free(ki->role);
+		free(ki->mode);
 		free(ki->this_address);
 		free(ki->peer_address);
 		xstrv_free_n(ki->interfaces, ki->n_interfaces);

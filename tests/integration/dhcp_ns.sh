@@ -201,3 +201,106 @@ for c in json.load(sys.stdin):
 }
 # configure N ARGS_JSON — ConfigureDHCPv4 to rack N; prints the region's view.
 configure() { nctl call --system-id "$(rack_sid "$1")" --timeout 40 ConfigureDHCPv4 "$2"; }
+
+# --- DHCPv6 (the same segment, fd88::/64 beside 10.88.0.0/16) ----------------
+SUBNET6=fd88::/64
+RACK6_IP_1=fd88::2
+RACK6_IP_2=fd88::3
+POOL6_LOW=${POOL6_LOW:-fd88::100}
+POOL6_HIGH=${POOL6_HIGH:-fd88::1ff}
+
+# dhcp6_ns_up — IPv6 on the racks (no DAD: Kea's HA listener binds the
+# address at once) and a client whose link-local address is usable as
+# soon as its link is up (dhcp6_client changes its MAC each time).
+dhcp6_ns_up() {
+	ip -n "$(ns rk1)" addr add $RACK6_IP_1/64 dev eth0 nodad
+	ip -n "$(ns rk2)" addr add $RACK6_IP_2/64 dev eth0 nodad
+	nsx cl sysctl -qw net.ipv6.conf.eth0.accept_dad=0
+}
+
+# dhcp6_args MODE ADDRESS PEER — ConfigureDHCPv6 arguments for the segment;
+# MODE primary|secondary|none (no failover peer).
+dhcp6_args() {
+	local mode=$1 addr=$2 peer=$3 peers="[]" fp=""
+	if [ "$mode" != none ]; then
+		peers="[{\"name\": \"failover-vlan-5001\", \"mode\": \"$mode\", \"address\": \"$addr\", \"peer_address\": \"$peer\"}]"
+		fp=", \"failover_peer\": \"failover-vlan-5001\""
+	fi
+	cat <<-JSON
+	{"omapi_key": "SGVsbG8=", "failover_peers": $peers,
+	 "shared_networks": [{"name": "vlan-5001", "mtu": 1500, "interface": "eth0", "subnets": [
+	   {"subnet": "fd88::", "subnet_mask": "ffff:ffff:ffff:ffff::", "subnet_cidr": "$SUBNET6",
+	    "broadcast_ip": "fd88::ffff:ffff:ffff:ffff", "router_ip": "", "dns_servers": ["fd88::1"],
+	    "ntp_servers": [], "domain_name": "maas", "search_list": ["maas"], "disabled_boot_architectures": [],
+	    "pools": [{"ip_range_low": "$POOL6_LOW", "ip_range_high": "$POOL6_HIGH"$fp}]}]}],
+	 "hosts": [], "interfaces": [{"name": "eth0"}], "global_dhcp_snippets": []}
+	JSON
+}
+
+# link_local N — rack N's link-local address (what a DHCPv6 reply comes from).
+link_local() {
+	ip -n "$(ns "rk$1")" -6 addr show dev eth0 scope link | \
+		sed -n 's/.*inet6 \(fe80::[0-9a-f:]*\)\/64.*/\1/p' | head -1
+}
+
+# dhcp6_client MAC [SECONDS] — one Solicit/Advertise/Request/Reply from the
+# client namespace with dhclient -6, as the host with that MAC (so a new
+# DUID and IAID per MAC; the DUID is kept in $T/c6<mac>.duid, so the same
+# MAC asks again as the same client).  Prints "ADDRESS SERVER_LINK_LOCAL",
+# or nothing when no Reply came within SECONDS (default 20).
+dhcp6_client() {
+	local mac=$1 secs=${2:-20} tag=c6${1//:/} cl p i
+	cl=$(ns cl)
+	ip -n "$cl" link set eth0 down
+	ip -n "$cl" link set eth0 address "$mac"
+	ip -n "$cl" link set eth0 up
+	# dhclient -6 binds the link-local address, which the kernel adds a
+	# moment after the link is up (no DAD here): wait for it.
+	for i in $(seq 1 100); do
+		ip -n "$cl" -6 addr show dev eth0 scope link | grep -q inet6 &&
+			! ip -n "$cl" -6 addr show dev eth0 | grep -q tentative && break
+		sleep 0.02
+	done
+	rm -f "$T/$tag.lease" "$T/$tag.pid"
+	[ -f "$T/$tag.duid" ] && cp "$T/$tag.duid" "$T/$tag.lease"
+	timeout "$secs" ip netns exec "$cl" dhclient -6 -1 -v -d -sf /bin/true \
+		-lf "$T/$tag.lease" -pf "$T/$tag.pid" eth0 > "$T/$tag.out" 2>&1 &
+	p=$!
+	for i in $(seq 1 $((secs * 20))); do
+		grep -q "RCV: Reply message" "$T/$tag.out" && grep -q "IAADDR" "$T/$tag.out" && break
+		kill -0 $p 2>/dev/null || break
+		sleep 0.05
+	done
+	kill $p 2>/dev/null; wait $p 2>/dev/null
+	if ! grep -q "RCV: Reply message" "$T/$tag.out"; then
+		log "dhclient -6 as $mac: no Reply: $(grep -v '^$' "$T/$tag.out" | tail -4 | tr '\n' '|')" >&2
+		return 0
+	fi
+	[ -f "$T/$tag.duid" ] || grep '^default-duid' "$T/$tag.lease" > "$T/$tag.duid" 2>/dev/null
+	printf '%s %s\n' \
+		"$(sed -n 's/.*IAADDR \([0-9a-f:]*\).*/\1/p' "$T/$tag.out" | tail -1)" \
+		"$(sed -n 's/.*RCV: Reply message on [^ ]* from \([0-9a-f:]*\).*/\1/p' "$T/$tag.out" | tail -1)"
+}
+
+# kea6_cmd N COMMAND [ARGS_JSON] — a command on rack N's v6 HA Kea socket.
+kea6_cmd() {
+	printf '{"command": "%s"%s}' "$2" "${3:+, \"arguments\": $3}" | \
+		timeout 5 socat -t 5 - "UNIX-CONNECT:$T/rk$1/run/kea6-failover-vlan-5001.sock" 2>/dev/null
+}
+ha6_state() {
+	kea6_cmd "$1" status-get | $PY -c 'import json,sys
+try:
+    a=json.load(sys.stdin)["arguments"]["high-availability"][0]["ha-servers"]["local"]["state"]
+except Exception: a=""
+print(a)'
+}
+# leases6_on N — the addresses rack N's v6 HA Kea holds (lease6-get-all), one a line.
+leases6_on() {
+	kea6_cmd "$1" lease6-get-all | $PY -c 'import json,sys
+try:
+    for l in json.load(sys.stdin)["arguments"]["leases"]: print(l["ip-address"])
+except Exception: pass'
+}
+kea6_pids() { pgrep -f "kea-dhcp6 -c $T/rk$1/" || true; }
+# configure6 N ARGS_JSON — ConfigureDHCPv6 to rack N.
+configure6() { nctl call --system-id "$(rack_sid "$1")" --timeout 40 ConfigureDHCPv6 "$2"; }

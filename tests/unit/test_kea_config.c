@@ -667,44 +667,113 @@ test_plan_ha_tls(void **state)
 	json_decref(j);
 }
 
+static json_t *
+ha_entry6(const json_t *config)
+{
+	json_t *top = json_object_get(config, "Dhcp6"), *h;
+	size_t i;
+
+	json_array_foreach(json_object_get(top, "hooks-libraries"), i, h)
+		if (strstr(json_string_value(json_object_get(h, "library")),
+		    "libdhcp_ha.so") != NULL)
+			return json_array_get(json_object_get(json_object_get(h,
+			    "parameters"), "high-availability"), 0);
+	return NULL;
+}
+
+/* v6 with a failover peer: Kea HA hot-standby, as v4 (the default). */
 static void
 test_plan_v6(void **state)
 {
 	struct kea_plan a, b;
-	const struct kea_instance *ka, *kb;
-	json_t *sa, *sb, *r;
+	const struct kea_instance *ka, *kb, *ks;
+	json_t *sa, *sb, *r, *ha_a, *ha_b, *hooks;
 
 	plan_or_fail("rack-a-v6.json", 6, &a);
 	plan_or_fail("rack-b-v6.json", 6, &b);
-	/* No HA for v6: one standalone instance holding both networks. */
-	assert_int_equal(a.n, 1);
-	ka = &a.inst[0];
-	kb = &b.inst[0];
-	assert_string_equal(ka->name, "standalone");
-	assert_false(ka->ha);
-	assert_int_equal(ka->n_interfaces, 2);
-	assert_string_equal(ka->socket_path, "/run/maas/kea6-standalone.sock");
+	/* vlan-5 (with the peer) in its HA instance, vlan-7 standalone. */
+	assert_int_equal(a.n, 2);
+	assert_int_equal(b.n, 1);
+	ka = inst(&a, "failover-vlan-5");
+	ks = inst(&a, "standalone");
+	kb = inst(&b, "failover-vlan-5");
+	assert_true(ka->ha);
+	assert_true(kb->ha);
+	assert_false(ks->ha);
+	assert_string_equal(ka->role, "primary");
+	assert_string_equal(kb->role, "standby");
+	assert_string_equal(ka->this_address, "2001:db8:5::2");
+	assert_string_equal(ka->peer_address, "2001:db8:5::3");
+	assert_int_equal(ka->n_interfaces, 1);
+	assert_string_equal(ka->interfaces[0], "eth0");
+	assert_string_equal(ks->interfaces[0], "eth1");
+	assert_string_equal(ka->socket_path,
+	    "/run/maas/kea6-failover-vlan-5.sock");
+	assert_string_equal(ka->lease_path,
+	    "/run/maas/dhcp/kea6-failover-vlan-5.leases");
+	assert_non_null(strstr(ka->mode, "hot-standby, this rack primary"));
+	assert_non_null(strstr(ka->mode, "[2001:db8:5::2]:8648"));
+	assert_non_null(strstr(kb->mode, "this rack standby"));
+	assert_non_null(strstr(ks->mode, "standalone"));
 	assert_null(json_object_get(ka->config, "Dhcp4"));
 	assert_int_equal(json_integer_value(json_object_get(dhcp(ka),
 	    "valid-lifetime")), 1800);
-	assert_int_equal(json_array_size(json_object_get(dhcp(ka),
+	/* lease_cmds before ha, then the lease hook; core MT on. */
+	hooks = json_object_get(dhcp(ka), "hooks-libraries");
+	assert_int_equal(json_array_size(hooks), 3);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_array_get(hooks, 0), "library")), "/libdhcp_lease_cmds.so"));
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_array_get(hooks, 1), "library")), "/libdhcp_ha.so"));
+	assert_true(json_is_true(json_object_get(json_object_get(dhcp(ka),
+	    "multi-threading"), "enable-multi-threading")));
+	assert_int_equal(json_array_size(json_object_get(dhcp(ks),
 	    "hooks-libraries")), 2);
 	assert_int_equal(kea_check_ha(ka->config, NULL), 0);
+	assert_int_equal(kea_check_ha(kb->config, NULL), 0);
 
+	/* The HA entry: v4's timers and roles, v6's own port, brackets. */
+	ha_a = ha_entry6(ka->config);
+	assert_non_null(ha_a);
+	assert_null(ha_entry6(ks->config));
+	assert_string_equal(json_string_value(json_object_get(ha_a,
+	    "this-server-name")), "rack-2001:db8:5::2");
+	assert_string_equal(json_string_value(json_object_get(ha_a, "mode")),
+	    "hot-standby");
+	assert_int_equal(json_integer_value(json_object_get(ha_a,
+	    "heartbeat-delay")), KEA_HEARTBEAT_MS_DEFAULT);
+	assert_int_equal(json_integer_value(json_object_get(ha_a,
+	    "max-response-delay")), KEA_MAX_RESPONSE_MS_DEFAULT);
+	assert_true(json_is_true(json_object_get(ha_a, "restrict-commands")));
+	assert_true(json_is_true(json_object_get(json_object_get(ha_a,
+	    "multi-threading"), "http-dedicated-listener")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha_a, "peers"), 0), "url")),
+	    "http://[2001:db8:5::2]:8648/");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha_a, "peers"), 1), "role")), "standby");
+	/* Both racks: the same relationship, each naming itself. */
+	ha_a = json_deep_copy(ha_a);
+	ha_b = json_deep_copy(ha_entry6(kb->config));
+	assert_string_equal(json_string_value(json_object_get(ha_b,
+	    "this-server-name")), "rack-2001:db8:5::3");
+	json_object_del(ha_a, "this-server-name");
+	json_object_del(ha_b, "this-server-name");
+	assert_true(json_equal(ha_a, ha_b));
+	json_decref(ha_a);
+	json_decref(ha_b);
+
+	/* The primary serves every pool whole: no MAAS halving under HA,
+	 * and both racks have the same subnet (ids, pools, reservations). */
 	sa = subnet(ka, 0, 0);
 	sb = subnet(kb, 0, 0);
-	assert_int_equal(json_integer_value(json_object_get(sa, "id")),
-	    json_integer_value(json_object_get(sb, "id")));
+	assert_true(json_equal(sa, sb));
 	assert_true(json_integer_value(json_object_get(sa, "id")) != 0);
 	assert_true(json_integer_value(json_object_get(sa, "id")) !=
-	    json_integer_value(json_object_get(subnet(ka, 1, 0), "id")));
-	/* C.4 halving: primary low half, secondary high half. */
-	assert_string_equal(pool(sa, 0), "2001:db8:5::100 - 2001:db8:5::17f");
-	assert_string_equal(pool(sb, 0), "2001:db8:5::180 - 2001:db8:5::1ff");
-	assert_string_equal(pool(sa, 1), "2001:db8:5::1:1 - 2001:db8:5::1:2");
-	assert_string_equal(pool(sb, 1), "2001:db8:5::1:3 - 2001:db8:5::1:5");
+	    json_integer_value(json_object_get(subnet(ks, 0, 0), "id")));
+	assert_string_equal(pool(sa, 0), "2001:db8:5::100 - 2001:db8:5::1ff");
+	assert_string_equal(pool(sa, 1), "2001:db8:5::1:1 - 2001:db8:5::1:5");
 	assert_string_equal(pool(sa, 2), "2001:db8:5::2:0 - 2001:db8:5::2:ff");
-	assert_string_equal(pool(sb, 2), "2001:db8:5::2:0 - 2001:db8:5::2:ff");
 	assert_string_equal(option(sa, "dns-servers"), "2001:db8:5::2");
 	assert_string_equal(option(sa, "sntp-servers"), "2001:db8:5::2");
 	assert_string_equal(option(sa, "domain-search"), "maas");
@@ -716,6 +785,87 @@ test_plan_v6(void **state)
 	assert_true(has_text(a.notes, a.n_notes, "10.0.5.2 is IPv4"));
 	kea_plan_free(&a);
 	kea_plan_free(&b);
+}
+
+/* v6 over TLS: the CA and this rack's certificate for its IPv6 address,
+ * on the v6 port; ha_port_v6 moves only the v6 listener. */
+static void
+test_plan_v6_tls_port(void **state)
+{
+	struct kea_paths p = test_paths("/var/lib/rackd");
+	struct kea_plan plan;
+	json_t *j = load("rack-b-v6.json"), *ha, *pe;
+	char *cause = NULL;
+	size_t i;
+
+	p.ha_tls_id = "0123abcd";
+	p.ha_port = 9000;
+	p.ha_port_v6 = 9006;
+	if (kea_plan_build(j, 6, &p, &plan, &cause) == -1)
+		fail_msg("%s", cause);
+	ha = ha_entry6(inst(&plan, "failover-vlan-5")->config);
+	assert_true(json_is_true(json_object_get(ha, "require-client-certs")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha, "peers"), 0), "url")),
+	    "https://[2001:db8:5::2]:9006/");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(ha, "peers"), 1), "url")),
+	    "https://[2001:db8:5::3]:9006/");
+	json_array_foreach(json_object_get(ha, "peers"), i, pe) {
+		assert_string_equal(json_string_value(json_object_get(pe,
+		    "trust-anchor")), "/var/lib/rackd/dhcp/tls/0123abcd/ca.pem");
+		assert_string_equal(json_string_value(json_object_get(pe,
+		    "cert-file")), "/var/lib/rackd/dhcp/tls/0123abcd/"
+		    "rack-2001:db8:5::3.crt");
+	}
+	assert_int_equal(kea_check_ha(inst(&plan, "failover-vlan-5")->config,
+	    &cause), 0);
+	kea_plan_free(&plan);
+	json_decref(j);
+}
+
+/* dhcp.v6_failover: split — MAAS's v6 (spec C.4): no HA, each rack its
+ * half of every pool with a peer, one standalone instance. */
+static void
+test_plan_v6_split(void **state)
+{
+	struct kea_paths p = test_paths("/run/maas");
+	struct kea_plan a, b;
+	const struct kea_instance *ka, *kb;
+	json_t *ja = load("rack-a-v6.json"), *jb = load("rack-b-v6.json");
+	json_t *sa, *sb;
+	char *cause = NULL;
+
+	p.v6_split = true;
+	if (kea_plan_build(ja, 6, &p, &a, &cause) == -1 ||
+	    kea_plan_build(jb, 6, &p, &b, &cause) == -1)
+		fail_msg("%s", cause);
+	assert_int_equal(a.n, 1);
+	ka = &a.inst[0];
+	kb = &b.inst[0];
+	assert_string_equal(ka->name, "standalone");
+	assert_false(ka->ha);
+	assert_non_null(strstr(ka->mode, "halved"));
+	assert_int_equal(ka->n_interfaces, 2);
+	assert_string_equal(ka->socket_path, "/run/maas/kea6-standalone.sock");
+	assert_int_equal(json_array_size(json_object_get(dhcp(ka),
+	    "hooks-libraries")), 2);
+	assert_int_equal(kea_check_ha(ka->config, NULL), 0);
+	sa = subnet(ka, 0, 0);
+	sb = subnet(kb, 0, 0);
+	assert_int_equal(json_integer_value(json_object_get(sa, "id")),
+	    json_integer_value(json_object_get(sb, "id")));
+	/* C.4 halving: primary low half, secondary high half. */
+	assert_string_equal(pool(sa, 0), "2001:db8:5::100 - 2001:db8:5::17f");
+	assert_string_equal(pool(sb, 0), "2001:db8:5::180 - 2001:db8:5::1ff");
+	assert_string_equal(pool(sa, 1), "2001:db8:5::1:1 - 2001:db8:5::1:2");
+	assert_string_equal(pool(sb, 1), "2001:db8:5::1:3 - 2001:db8:5::1:5");
+	assert_string_equal(pool(sa, 2), "2001:db8:5::2:0 - 2001:db8:5::2:ff");
+	assert_string_equal(pool(sb, 2), "2001:db8:5::2:0 - 2001:db8:5::2:ff");
+	kea_plan_free(&a);
+	kea_plan_free(&b);
+	json_decref(ja);
+	json_decref(jb);
 }
 
 static void
@@ -986,6 +1136,106 @@ test_plan_rack_ip(void **state)
 	    "peers"), 0), "url")), ":9647/"));
 	kea_plan_free(&plan);
 	json_decref(j);
+}
+
+
+/* --- goldens ---------------------------------------------------------- */
+
+/*
+ * Every config a plan produces, compared byte for byte with
+ * tests/unit/data/kea/golden/<case>-<instance>.json (sorted keys, indent
+ * 1).  RACKD_GOLDEN_UPDATE=1 rewrites the files instead; review the diff.
+ * The v4 files were written before DHCPv6 HA existed and must not change.
+ */
+struct golden_case {
+	const char	*name;
+	const char	*fixture;
+	int		 family;
+	const char	*tls_id;	/* NULL: ha_tls off */
+	int		 v6_split;	/* dhcp.v6_failover: split */
+};
+
+static void
+golden_check(const struct golden_case *gc)
+{
+	struct kea_paths p = test_paths("/var/lib/rackd");
+	struct kea_plan plan;
+	json_t *j = load(gc->fixture);
+	char *cause = NULL, *text, *want, path[512];
+	size_t i;
+	int bad = 0;
+	FILE *f;
+	long len;
+
+	p.run_dir = "/run/rackd";
+	p.lease_hook_lib = "/usr/lib/rackd/rackd-lease-hook.so";
+	p.lease_spool = "/var/lib/rackd/dhcp/lease-hook.spool";
+	p.lease_socket = "/run/rackd/lease.sock";
+	p.ha_tls_id = gc->tls_id;
+	p.v6_split = gc->v6_split != 0;
+	if (kea_plan_build(j, gc->family, &p, &plan, &cause) == -1)
+		fail_msg("%s: %s", gc->name, cause);
+	for (i = 0; i < plan.n; i++) {
+		snprintf(path, sizeof(path), "%s/golden/%s-%s.json", DATA_DIR,
+		    gc->name, plan.inst[i].name);
+		text = json_dumps(plan.inst[i].config, JSON_INDENT(1) |
+		    JSON_SORT_KEYS);
+		if (getenv("RACKD_GOLDEN_UPDATE") != NULL) {
+			if ((f = fopen(path, "w")) == NULL)
+				fail_msg("%s: cannot write", path);
+			fprintf(f, "%s\n", text);
+			fclose(f);
+			free(text);
+			continue;
+		}
+		if ((f = fopen(path, "r")) == NULL)
+			fail_msg("%s: missing (RACKD_GOLDEN_UPDATE=1 writes it)",
+			    path);
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		rewind(f);
+		want = xcalloc((size_t)len + 1, 1);
+		if (fread(want, 1, (size_t)len, f) != (size_t)len)
+			fail_msg("%s: short read", path);
+		fclose(f);
+		if (len < 1 || want[len - 1] != '\n' ||
+		    strlen(text) != (size_t)len - 1 ||
+		    memcmp(text, want, (size_t)len - 1) != 0) {
+			print_message("%s differs from the generated config:\n"
+			    "%s\n", path, text);
+			bad = 1;
+		}
+		free(want);
+		free(text);
+	}
+	kea_plan_free(&plan);
+	json_decref(j);
+	if (bad)
+		fail_msg("%s: generated config differs from its golden file",
+		    gc->name);
+}
+
+static void
+test_goldens(void **state)
+{
+	static const struct golden_case cases[] = {
+		{ "rack-a-v4", "rack-a-v4.json", 4, NULL, 0 },
+		{ "rack-b-v4", "rack-b-v4.json", 4, NULL, 0 },
+		{ "rack-a-v4-tls", "rack-a-v4.json", 4, "0123abcd", 0 },
+		{ "rack-b-v4-tls", "rack-b-v4.json", 4, "0123abcd", 0 },
+		/* MAAS's v6 (dhcp.v6_failover: split), as before v6 HA. */
+		{ "rack-a-v6-split", "rack-a-v6.json", 6, "0123abcd", 1 },
+		{ "rack-b-v6-split", "rack-b-v6.json", 6, "0123abcd", 1 },
+		/* v6 hot-standby, plain and over TLS. */
+		{ "rack-a-v6", "rack-a-v6.json", 6, NULL, 0 },
+		{ "rack-b-v6", "rack-b-v6.json", 6, NULL, 0 },
+		{ "rack-a-v6-tls", "rack-a-v6.json", 6, "0123abcd", 0 },
+		{ "rack-b-v6-tls", "rack-b-v6.json", 6, "0123abcd", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < RACKD_NELEM(cases); i++)
+		golden_check(&cases[i]);
 }
 
 /* --- HA checks ------------------------------------------------------- */
@@ -1327,8 +1577,8 @@ real_iface(char *buf, size_t len)
 }
 
 static void
-kea_t_fixture(const char *fixture, int family, const char *dir,
-    const char *ifn)
+kea_t_fixture_with(const char *fixture, int family, const char *dir,
+    const char *ifn, const char *tls_id, bool v6_split)
 {
 	const char *bin = family == 4 ? "/usr/sbin/kea-dhcp4" :
 	    "/usr/sbin/kea-dhcp6";
@@ -1339,13 +1589,16 @@ kea_t_fixture(const char *fixture, int family, const char *dir,
 	size_t i;
 	int bad = 0;
 
+	p.ha_tls_id = tls_id;
+	p.v6_split = v6_split;
 	snprintf(ddir, sizeof(ddir), "%s/dhcp", dir);
 	mkdir(ddir, 0700);
 	if (kea_plan_build(j, family, &p, &plan, &cause) == -1)
 		fail_msg("%s: %s", fixture, cause);
 	for (i = 0; i < plan.n; i++) {
-		snprintf(file, sizeof(file), "%s/%s-%s.json", dir, fixture,
-		    plan.inst[i].name);
+		snprintf(file, sizeof(file), "%s/%s-%s%s%s.json", dir, fixture,
+		    plan.inst[i].name, tls_id != NULL ? "-tls" : "",
+		    v6_split ? "-split" : "");
 		retarget_ifaces(plan.inst[i].config, ifn);
 		assert_int_equal(json_dump_file(plan.inst[i].config, file,
 		    JSON_INDENT(1) | JSON_SORT_KEYS), 0);
@@ -1356,6 +1609,13 @@ kea_t_fixture(const char *fixture, int family, const char *dir,
 	json_decref(j);
 	if (bad)
 		fail_msg("%s: kea -t rejected a generated config", fixture);
+}
+
+static void
+kea_t_fixture(const char *fixture, int family, const char *dir,
+    const char *ifn)
+{
+	kea_t_fixture_with(fixture, family, dir, ifn, NULL, false);
 }
 
 static void
@@ -1395,8 +1655,14 @@ test_kea_dash_t(void **state)
 	} else
 		print_message("kea-dhcp4 not installed: skipping v4 -t\n");
 	if (have6) {
+		/* hot-standby (plain, TLS) and MAAS's split */
 		kea_t_fixture("rack-a-v6.json", 6, dir, ifn);
 		kea_t_fixture("rack-b-v6.json", 6, dir, ifn);
+		kea_t_fixture_with("rack-a-v6.json", 6, dir, ifn, "0123abcd",
+		    false);
+		kea_t_fixture_with("rack-b-v6.json", 6, dir, ifn, "0123abcd",
+		    false);
+		kea_t_fixture_with("rack-a-v6.json", 6, dir, ifn, NULL, true);
 	} else
 		print_message("kea-dhcp6 not installed: skipping v6 -t\n");
 	rm_tree(dir);
@@ -1414,6 +1680,8 @@ main(void)
 		cmocka_unit_test(test_plan_mirror),
 		cmocka_unit_test(test_plan_ha_tls),
 		cmocka_unit_test(test_plan_v6),
+		cmocka_unit_test(test_plan_v6_tls_port),
+		cmocka_unit_test(test_plan_v6_split),
 		cmocka_unit_test(test_plan_empty),
 		cmocka_unit_test(test_plan_lease_hook_library),
 		cmocka_unit_test(test_plan_errors),
@@ -1422,6 +1690,7 @@ main(void)
 		cmocka_unit_test(test_check_ha),
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_validate_errors),
+		cmocka_unit_test(test_goldens),
 		cmocka_unit_test(test_kea_dash_t),
 	};
 
