@@ -339,7 +339,9 @@ vm_start_rackd() {
 vm_sid() {
 	vctl_get /connections | $PY -c 'import json,sys
 for c in json.load(sys.stdin):
-    if c.get("hostname") == "rack-vm" and c.get("system_id"): print(c["system_id"]); break'
+    if c.get("hostname") == "rack-vm" and c.get("registered") and c.get("system_id"):
+        print(c["system_id"]); sys.exit(0)
+sys.exit(1)'
 }
 vm_refreshed() {
 	vctl_get "/rack-interfaces?system_id=$VM_SID" | $PY -c 'import json,sys
