@@ -24,7 +24,9 @@ VM_SW=$VM_NSP-sw
 VM_RK=$VM_NSP-rk
 VM_RACK_IP=10.77.0.2
 VM_CIDR=10.77.0.0/24
-VM_SERIAL=$T/vm-console.txt	# not *.log: lib.sh would print only its tail
+# The VM's serial console (a test booting twice sets it per boot); not
+# *.log: lib.sh would print only its tail.
+VM_SERIAL=$T/vm-console.txt
 VM_SNIFF=$T/vm-sniff.txt
 VM_GOLD=$ROOT/tests/unit/data/boot-golden
 VM_IMAGE=ubuntu/amd64/ga-22.04/jammy/stable
@@ -249,7 +251,10 @@ vm_ns_up() {
 	[ -n "${VM_KEEP:-}" ] && on_exit 'rm -rf "$VM_KEEP"; cp -a "$T" "$VM_KEEP"'
 	ip netns exec "$VM_SW" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1
-	vmx sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	# The rack sends the RA; it must not autoconfigure from it (a new
+	# address would start a refresh in the middle of the boot).
+	vmx sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
 	ip -n "$VM_SW" link add br0 type bridge stp_state 0 forward_delay 0
 	ip -n "$VM_SW" link set br0 up
 	ip -n "$VM_SW" link add sw-rk type veth peer name eth0 netns "$VM_RK"
@@ -370,15 +375,26 @@ vm_rack_ready() {
 
 # vm_boot_config MAC — GetBootConfig's answer for MAC: the golden case
 # (machine vm1 = abc123, rack 10.77.0.2) for the by-hand jammy image.
+# With VM_ENLIST=1 the machine is unknown: the MAC gets
+# BootConfigNoResponse, and the "default" answer (no MAC: the firmware's
+# fallback name, ipxe.cfg-default-amd64 or grub.cfg-default-x86_64) is
+# MAAS's enlistment (maas-enlist, the enlist preseed, no system_id).
+VM_ENLIST=${VM_ENLIST:-0}
+VM_PRESEED=http://10-77-0-0--24.maas-internal:5248/MAAS/metadata/latest/by-id/abc123/?op=get_preseed
+VM_PRESEED_ENLIST=http://10-77-0-0--24.maas-internal:5248/MAAS/metadata/latest/enlist-preseed/?op=get_enlist_preseed
 vm_boot_config() {
-	local mac=${1//:/-}
+	local key=${1//:/-} purpose=xinstall host=vm1 dom=maas pre=$VM_PRESEED sid='"abc123"'
+	if [ "$VM_ENLIST" = 1 ]; then
+		key=default purpose=commissioning host=maas-enlist dom=local
+		pre=$VM_PRESEED_ENLIST sid=null
+	fi
 	cat > "$T/boot-config.json" <<-JSON
-	{"$mac": {"arch": "amd64", "subarch": "ga-22.04", "osystem": "ubuntu",
+	{"$key": {"arch": "amd64", "subarch": "ga-22.04", "osystem": "ubuntu",
 	  "release": "jammy", "kernel": "boot-kernel", "initrd": "boot-initrd",
-	  "purpose": "xinstall", "hostname": "vm1", "domain": "maas",
-	  "preseed_url": "http://10-77-0-0--24.maas-internal:5248/MAAS/metadata/latest/by-id/abc123/?op=get_preseed",
+	  "purpose": "$purpose", "hostname": "$host", "domain": "$dom",
+	  "preseed_url": "$pre",
 	  "fs_host": "$VM_RACK_IP", "log_host": "$VM_RACK_IP", "log_port": 5247,
-	  "extra_opts": "", "system_id": "abc123", "http_boot": true, "ephemeral_opts": ""}}
+	  "extra_opts": "", "system_id": $sid, "http_boot": true, "ephemeral_opts": ""}}
 	JSON
 	vmx curl -sf -X POST --data-binary "@$T/boot-config.json" \
 		"http://127.0.0.1:$REGION_CTL_r1/boot-config" | grep -q '"ok": true' ||
@@ -386,9 +402,17 @@ vm_boot_config() {
 }
 
 # vm_expected_cmdline — MAAS's command line for that answer: the APPEND
-# line of the golden pxe-xinstall-jammy (same namespace, same kernel_opts).
+# line of the golden pxe-xinstall-jammy (same namespace, same kernel_opts;
+# for enlistment the host name and preseed URL are the enlist ones, the
+# rest is the same for jammy: compose_purpose_opts).
 vm_expected_cmdline() {
-	sed -n 's/^  APPEND //p' "$VM_GOLD/pxe-xinstall-jammy"
+	if [ "$VM_ENLIST" = 1 ]; then
+		sed -n -e '/^  APPEND /!d' -e 's/^  APPEND //' -e 's/ip=::::vm1:/ip=::::maas-enlist:/' \
+			-e 's|by-id/abc123/?op=get_preseed|enlist-preseed/?op=get_enlist_preseed|p' \
+			"$VM_GOLD/pxe-xinstall-jammy"
+	else
+		sed -n 's/^  APPEND //p' "$VM_GOLD/pxe-xinstall-jammy"
+	fi
 }
 
 # vm_run bios|uefi MAC — boot the VM; returns when it powered off or the
@@ -409,7 +433,8 @@ vm_run() {
 	fi
 	printf '%q ' "${q[@]}" > "$T/qemu.cmd"
 	# rc: _lib_cleanup's exit status, in scope when the hooks run.
-	on_exit '[ "$rc" -eq 0 ] || vm_dump_console'
+	[ -n "${VM_DUMP_HOOK:-}" ] || on_exit '[ "$rc" -eq 0 ] || vm_dump_console'
+	VM_DUMP_HOOK=1
 	: > "$VM_SERIAL"
 	VM_T0=$(date +%s.%N)
 	ip netns exec "$VM_SW" "${q[@]}" > "$T/qemu.out" 2>&1 &
@@ -446,7 +471,7 @@ vm_dump_console() {
 
 # vm_traffic — the sniffer's lines, timed from QEMU start.
 vm_traffic() {
-	awk -v t0="${VM_T0:-0}" '$2 != "READY" {t=$1; $1=""; printf "%7.2f%s\n", t-t0, $0}' "$VM_SNIFF"
+	awk -v t0="${VM_T0:-0}" '$2 != "READY" && $1 >= t0 {t=$1; $1=""; printf "%7.2f%s\n", t-t0, $0}' "$VM_SNIFF"
 }
 
 # vm_marker NAME — the rest of the console line starting with RACKD-NAME.
@@ -460,7 +485,7 @@ vm_marker_body() {
 # vm_first PATTERN — seconds from QEMU start to the first sniffed line
 # matching PATTERN (awk regex), or "n/a".
 vm_first() {
-	awk -v t0="$VM_T0" -v pat="$1" '$0 ~ pat {printf "%.2f", $1 - t0; f=1; exit}
+	awk -v t0="$VM_T0" -v pat="$1" '$1 >= t0 && $0 ~ pat {printf "%.2f", $1 - t0; f=1; exit}
 		END {if (!f) print "n/a"}' "$VM_SNIFF"
 }
 vm_since() { awk -v a="$1" -v b="$VM_T0" 'BEGIN{ if (a == "") print "n/a"; else printf "%.2f", a-b }'; }
@@ -471,7 +496,7 @@ vm_since() { awk -v a="$1" -v b="$VM_T0" 'BEGIN{ if (a == "") print "n/a"; else 
 # tree's) and the cloud-config-url through rackd's /MAAS/ proxy (the region
 # saw the VM as X-Forwarded-For), GetBootConfig for its MAC, and boot events.
 vm_check_common() {
-	local mac=$1 want got ip sq meta
+	local mac=$1 want got ip sq meta node
 	[ -n "$VM_T_INIT" ] || fail "the VM never ran the initrd's /init"
 	got=$(vm_marker CMDLINE)
 	want="$2$(vm_expected_cmdline) BOOTIF=01-$mac"
@@ -493,24 +518,33 @@ vm_check_common() {
 	[ "$sq" = "size=$(stat -c %s "$VM_TREE/$VM_IMAGE/squashfs") sha256=$(sha256sum < "$VM_TREE/$VM_IMAGE/squashfs" | cut -d' ' -f1)" ] ||
 		fail "squashfs the VM got ($sq) is not the tree's"
 	meta=$(vm_marker_body METADATA-BODY | tr '\n' '|')
-	[ "$meta" = "#cloud-config|# rackd-test preseed node=abc123 client=$ip|" ] ||
+	node=abc123
+	[ "$VM_ENLIST" = 1 ] && node=enlist
+	[ "$meta" = "#cloud-config|# rackd-test preseed node=$node client=$ip|" ] ||
 		fail "cloud-config-url: $(vm_marker METADATA-FAIL) body=$meta"
 	vctl_get /preseeds | $PY -c 'import json,sys
 p = json.load(sys.stdin)
-ok = [e for e in p if e["node"] == "abc123" and e["client"] == sys.argv[1]
+ok = [e for e in p if e["node"] == sys.argv[2] and e["client"] == sys.argv[1]
       and e["host"] == "10-77-0-0--24.maas-internal:5248"]
-sys.exit(0 if ok else "preseed GETs: %s" % p)' "$ip" || fail "the region did not see the VM's preseed GET"
+sys.exit(0 if ok else "preseed GETs: %s" % p)' "$ip" "$node" || fail "the region did not see the VM's preseed GET"
 	[ -n "$VM_T_EXIT" ] || fail "the VM did not power off"
-	# GetBootConfig for this MAC, from the rack's address, for this client.
-	$PY - "$T/region-r1.calls" "${mac//:/-}" "$ip" "$3" <<-'PYEOF' || fail "GetBootConfig"
+	# GetBootConfig for this MAC, from the rack's address, for this
+	# client; for an unknown machine then the fallback with arch amd64.
+	$PY - "$T/region-r1.calls" "${mac//:/-}" "$ip" "$3" "$VM_ENLIST" <<-'PYEOF' || fail "GetBootConfig"
 	import json, sys
 	calls = [json.loads(l) for l in open(sys.argv[1])]
-	g = [c["args"] for c in calls if c["command"] == "GetBootConfig" and c["args"].get("mac") == sys.argv[2]]
-	assert g, "no GetBootConfig for %s" % sys.argv[2]
+	g = [c["args"] for c in calls if c["command"] == "GetBootConfig"
+	     and c["args"]["remote_ip"] == sys.argv[3]]
+	assert g, "no GetBootConfig for %s" % sys.argv[3]
 	a = g[0]
-	assert a["local_ip"] == "10.77.0.2" and a["remote_ip"] == sys.argv[3], a
-	assert a["bios_boot_method"] == sys.argv[4], a
-	print("GetBootConfig: %s" % {k: a[k] for k in ("mac", "bios_boot_method", "local_ip", "remote_ip")})
+	assert a.get("mac") == sys.argv[2], a
+	assert a["local_ip"] == "10.77.0.2" and a["bios_boot_method"] == sys.argv[4], a
+	if sys.argv[5] == "1":
+	    d = [x for x in g if not x.get("mac")]
+	    assert d and d[0]["arch"] == "amd64" and d[0]["bios_boot_method"] == sys.argv[4], g
+	    print("GetBootConfig (unknown, then default): %s" % g)
+	else:
+	    print("GetBootConfig: %s" % {k: a[k] for k in ("mac", "bios_boot_method", "local_ip", "remote_ip")})
 	PYEOF
 	VM_IP=$ip
 }
