@@ -513,6 +513,9 @@ vm_check_common() {
 	ip=${ip%/*}
 	grep -q "DHCP ACK .*mac=$mac .*yiaddr=$ip" "$VM_SNIFF" || fail "no DHCP ACK for $mac -> $ip on the wire"
 	grep -qa "DHCP4_LEASE_ALLOC.*$ip" "$T"/run/kea4-*.log || fail "rackd's Kea did not allocate $ip"
+	# The region learnt the lease (MAAS drops boot events for an IP no
+	# node has).
+	wait_for "UpdateLeases commit $mac $ip" 10 vm_lease_reported "$mac" "$ip"
 	sq=$(vm_marker SQUASHFS-OK)
 	[ -n "$sq" ] || fail "squashfs not fetched: $(vm_marker SQUASHFS-FAIL)"
 	[ "$sq" = "size=$(stat -c %s "$VM_TREE/$VM_IMAGE/squashfs") sha256=$(sha256sum < "$VM_TREE/$VM_IMAGE/squashfs" | cut -d' ' -f1)" ] ||
@@ -547,6 +550,11 @@ sys.exit(0 if ok else "preseed GETs: %s" % p)' "$ip" "$node" || fail "the region
 	    print("GetBootConfig: %s" % {k: a[k] for k in ("mac", "bios_boot_method", "local_ip", "remote_ip")})
 	PYEOF
 	VM_IP=$ip
+}
+
+vm_lease_reported() {
+	grep '"command": "UpdateLeases"' "$T/region-r1.calls" |
+		grep -q "\"action\": \"commit\", \"mac\": \"$1\", \"ip_family\": \"ipv4\", \"ip\": \"$2\""
 }
 
 # vm_events TYPE DESCRIPTION_REGEX — SendEventIPAddress of TYPE from the
