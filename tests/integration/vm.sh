@@ -415,8 +415,9 @@ vm_expected_cmdline() {
 	fi
 }
 
-# vm_run bios|uefi MAC — boot the VM; returns when it powered off or the
-# deadline passed (QEMU then killed).  Sets VM_T0 (QEMU start, epoch s).
+# vm_run bios|uefi MAC — boot the VM; returns when it powered off, the
+# console showed $VM_STOP_ON (if set) or the deadline passed (QEMU then
+# killed).  Sets VM_T0 (QEMU start, epoch s) and VM_T_* (marker times).
 vm_run() {
 	local fw=$1 mac=$2 q
 	q=(qemu-system-x86_64 -name "rackd-vm-$fw" -nodefaults -no-user-config -nographic
@@ -431,6 +432,9 @@ vm_run() {
 	else
 		q+=(-device "virtio-net-pci,netdev=n0,mac=$mac")
 	fi
+	# VM_QEMU_EXTRA: more QEMU arguments (word-split), e.g. OVMF fw_cfg knobs.
+	# shellcheck disable=SC2206
+	q+=(${VM_QEMU_EXTRA:-})
 	printf '%q ' "${q[@]}" > "$T/qemu.cmd"
 	# rc: _lib_cleanup's exit status, in scope when the hooks run.
 	[ -n "${VM_DUMP_HOOK:-}" ] || on_exit '[ "$rc" -eq 0 ] || vm_dump_console'
@@ -442,11 +446,15 @@ vm_run() {
 	register_pid $VM_QPID
 	log "QEMU ($fw, $mac): pid $VM_QPID"
 	local end=$(( $(date +%s) + VM_DEADLINE ))
-	VM_T_INIT='' VM_T_DONE='' VM_T_EXIT=''
+	VM_T_INIT='' VM_T_DONE='' VM_T_EXIT='' VM_T_STOP=''
 	while :; do
 		[ -z "$VM_T_INIT" ] && grep -qa RACKD-INIT "$VM_SERIAL" && VM_T_INIT=$(date +%s.%N)
 		[ -z "$VM_T_DONE" ] && grep -qa RACKD-DONE "$VM_SERIAL" && VM_T_DONE=$(date +%s.%N)
 		if ! kill -0 "$VM_QPID" 2>/dev/null; then VM_T_EXIT=$(date +%s.%N); break; fi
+		# VM_STOP_ON=TEXT: enough once the console shows TEXT.
+		if [ -n "${VM_STOP_ON:-}" ] && grep -qaF "$VM_STOP_ON" "$VM_SERIAL"; then
+			VM_T_STOP=$(date +%s.%N); log "console shows '$VM_STOP_ON': stopping QEMU"; break
+		fi
 		if grep -qs 'KVM internal error' "$T/qemu.out"; then log "QEMU: KVM internal error"; break; fi
 		if [ "$(date +%s)" -ge "$end" ]; then log "deadline ${VM_DEADLINE}s: killing QEMU"; break; fi
 		sleep 0.1
@@ -569,5 +577,5 @@ vm_timings() {
 	log "timings (s since QEMU start): dhcp_discover=$(vm_first 'DHCP DISCOVER') \
 dhcp_ack=$(vm_first 'DHCP ACK') first_tftp=$(vm_first 'TFTP RRQ') \
 first_http=$(vm_first 'HTTP GET') kernel=$(vm_first 'boot-kernel') \
-init=$(vm_since "$VM_T_INIT") done=$(vm_since "$VM_T_DONE") qemu_exit=$(vm_since "$VM_T_EXIT")"
+init=$(vm_since "$VM_T_INIT") done=$(vm_since "$VM_T_DONE") qemu_exit=$(vm_since "$VM_T_EXIT") stopped=$(vm_since "$VM_T_STOP")"
 }

@@ -10,7 +10,8 @@ Lines (fields separated by one space; values never contain spaces):
   <time> READY
   <time> DHCP <type> xid=<hex> mac=<mac> arch=<opt93 hex|-> uc=<opt77|-> vc=<opt60|-> file=<file|-> yiaddr=<ip>
   <time> TFTP RRQ <file> from=<ip>
-  <time> HTTP <method> <path> from=<ip>
+  <time> HTTP <method> <path> from=<ip>        (port 5248)
+  <time> TCP SYN port=<port> from=<ip> to=<ip>   (connections to other ports)
 Runs until killed (SIGTERM).  Non-printable bytes are written as \\xNN.
 """
 import signal
@@ -82,7 +83,10 @@ def main():
         elif proto == 6 and len(l4) >= 20:
             dport = struct.unpack("!H", l4[2:4])[0]
             body = l4[(l4[12] >> 4) * 4:]
-            if dport == 5248 and body[:4] in (b"GET ", b"HEAD"):
+            if l4[13] & 0x12 == 0x02 and dport != 5248:     # SYN elsewhere
+                line = "TCP SYN port=%d from=%s to=%s" % (
+                    dport, src, socket.inet_ntoa(ip[16:20]))
+            elif dport == 5248 and body[:4] in (b"GET ", b"HEAD"):
                 req = body.split(b"\r\n", 1)[0].split(b" ")
                 if len(req) >= 2:
                     line = "HTTP %s %s from=%s" % (text(req[0]), text(req[1]), src)
