@@ -32,6 +32,7 @@ struct tftp_stats {
 	uint64_t	 requests;	/* RRQs accepted for processing */
 	uint64_t	 completed;	/* transfers acknowledged to the end */
 	uint64_t	 failed;	/* errors sent, give-ups, client errors */
+	uint64_t	 size_queries;	/* OACK then client error 8: tsize only */
 	uint64_t	 duplicates;	/* RRQs ignored as duplicates */
 	uint64_t	 busy;		/* RRQs refused: max_transfers */
 	uint64_t	 retransmits;	/* packets sent again */

@@ -486,6 +486,18 @@ session_recv_cb(evutil_socket_t fd, short what, void *arg)
 			cause = NULL;
 			continue;
 		}
+		if (r.opcode == TFTP_ERROR && s->block == 0 &&
+		    r.errcode == TFTP_EOPTNEG) {
+			/* Error 8 in answer to our OACK: a client that
+			 * asked only the size (tsize).  UEFI PXE (EDK2)
+			 * does this before every download: not a failure,
+			 * or each UEFI boot would log and count one. */
+			srv->stats.size_queries++;
+			log_debug("tftp: %s %s: size query (tsize), ended by "
+			    "the client after the OACK", s->peer, s->name);
+			session_free(s);
+			return;
+		}
 		if (r.opcode == TFTP_ERROR) {
 			snprintf(why, sizeof why, "client sent error %u: %s",
 			    r.errcode, r.errmsg);

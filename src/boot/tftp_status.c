@@ -49,6 +49,8 @@ tftp_metrics(const struct tftp *srv, struct metrics *m)
 	metrics_counter_set(m, TFTP_METRIC_XFERS, v, (double)st.completed);
 	v[0] = "failed";
 	metrics_counter_set(m, TFTP_METRIC_XFERS, v, (double)st.failed);
+	v[0] = "size_query";
+	metrics_counter_set(m, TFTP_METRIC_XFERS, v, (double)st.size_queries);
 	v[0] = "busy";
 	metrics_counter_set(m, TFTP_METRIC_REFUSED, v, (double)st.busy);
 	v[0] = "duplicate";
@@ -62,12 +64,13 @@ tftp_status_json(const struct tftp *srv)
 	struct tftp_stats st;
 
 	tftp_get_stats(srv, &st);
-	return json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "port4", tftp_port(srv, 4), "port6", tftp_port(srv, 6),
 	    "active", st.active,
 	    "requests", (json_int_t)st.requests,
 	    "completed", (json_int_t)st.completed,
 	    "failed", (json_int_t)st.failed,
+	    "size_queries", (json_int_t)st.size_queries,
 	    "busy", (json_int_t)st.busy,
 	    "retransmits", (json_int_t)st.retransmits);
 }

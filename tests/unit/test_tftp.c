@@ -834,6 +834,57 @@ test_server_give_up(void **state)
 	free(s);
 }
 
+/*
+ * UEFI PXE (EDK2) asks the size first: RRQ with tsize, and error 8 in
+ * answer to the OACK.  A size query, not a failed transfer (found by
+ * booting OVMF from rackd, tests/integration/078-boot-vm-uefi).
+ */
+static void
+test_server_size_query(void **state)
+{
+	struct srv *s = srv_start(10);
+	struct sockaddr_storage to, from;
+	socklen_t tolen, fromlen;
+	struct tftp_oack o = { .tsize = true, .blksize = 1468 };
+	uint8_t pkt[2000], req[600], err[64];
+	uint64_t end;
+	size_t n;
+	ssize_t r;
+	int fd = client_socket("127.0.0.1", s->port4, &to, &tolen);
+	bool gone = false;
+
+	n = tftp_build_rrq(req, sizeof req, "big", "octet", &o);
+	sendto(fd, req, n, 0, (struct sockaddr *)&to, tolen);
+	r = recv_deadline(fd, pkt, sizeof pkt, 5000, &from, &fromlen);
+	assert_true(r > 2);
+	assert_int_equal(pkt[1], TFTP_OACK);
+	parse_oack(pkt, (size_t)r, &o);
+	assert_int_equal(o.tsize_value, 3000);
+	/* Error 8 to the transfer's port, then ACK 0 until that port is
+	 * closed (ECONNREFUSED on the connected socket): the session ended
+	 * on the error, it did not start sending. */
+	assert_int_equal(connect(fd, (struct sockaddr *)&from, fromlen), 0);
+	n = tftp_build_error(err, sizeof err, TFTP_EOPTNEG,
+	    "User aborted the transfer");
+	assert_int_equal(send(fd, err, n, 0), (ssize_t)n);
+	for (end = now_ms() + 5000; !gone && now_ms() < end;) {
+		send(fd, "\0\4\0\0", 4, 0);
+		errno = 0;
+		r = recv_deadline(fd, pkt, sizeof pkt, 100, &from, &fromlen);
+		if (r >= 4)
+			assert_int_not_equal(pkt[1], TFTP_DATA);
+		gone = r < 0 && errno == ECONNREFUSED;
+	}
+	assert_true(gone);
+	close(fd);
+	srv_stop(s);
+	assert_int_equal(s->stats.size_queries, 1);
+	assert_int_equal(s->stats.failed, 0);
+	assert_int_equal(s->stats.completed, 0);
+	assert_int_equal(s->stats.active, 0);
+	free(s);
+}
+
 static void
 test_server_duplicate_and_busy(void **state)
 {
@@ -1129,6 +1180,7 @@ main(void)
 		cmocka_unit_test(test_server_errors),
 		cmocka_unit_test(test_server_lost_ack),
 		cmocka_unit_test(test_server_give_up),
+		cmocka_unit_test(test_server_size_query),
 		cmocka_unit_test(test_server_duplicate_and_busy),
 		cmocka_unit_test(test_server_rollover),
 		cmocka_unit_test(test_server_other_source),

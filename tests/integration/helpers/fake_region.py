@@ -110,6 +110,11 @@ The rack refresh (maas-rack-refresh.md; contract FAKE_REGION_REFRESH_API.md):
   what GetBootConfig answers (fs_host/log_host default to local_ip); a MAC
   (or no MAC and no "default") not in it: BootConfigNoResponse.
   POST /user-token: credentials of a non-node token (extension).
+  GET /MAAS/metadata/<v>/by-id/<sid>/?op=get_preseed (and enlist-preseed/
+  ?op=get_enlist_preseed) on the HTTP listener: a two-line #cloud-config
+  naming the node and the client (X-Forwarded-For first); GET /preseeds
+  on the control API lists them (path, op, node, client, x_forwarded_for,
+  host).
   GET /status also shows layer2 and region_time.
 
 Boot images (maas-rack-boot.md §1.1-1.2): GetBootSources answers one source,
@@ -1671,6 +1676,8 @@ class RPCInfo(resource.Resource):
     def render_GET(self, request):
         if request.path.startswith(b"/MAAS/echo/"):
             return echo(request)
+        if PRESEED_PATH.match(request.path.decode("latin-1")):
+            return preseed_get(request)
         if request.path.startswith(fake_stream.PREFIX):
             return fake_stream.render(request, ARGS.db)
         if request.path != b"/MAAS/rpc/":
@@ -1711,6 +1718,33 @@ class RPCInfo(resource.Resource):
             reactor.callLater(30, late)
             return server.NOT_DONE_YET
         return body
+
+
+PRESEED_PATH = re.compile(r"^/+MAAS/+metadata/+[^/]+/+(by-id/+[^/]+|enlist-preseed)/+$")
+PRESEEDS = []           # GET .../?op=get_preseed seen, for GET /preseeds
+
+
+def preseed_get(request):
+    """GET /MAAS/metadata/<version>/by-id/<system_id>/?op=get_preseed (or
+    enlist-preseed/?op=get_enlist_preseed), the cloud-config-url of a boot
+    (spec maas-rack-boot.md §3.3): a small #cloud-config naming the node
+    and the client the region saw (X-Forwarded-For first, as MAAS's
+    get_remote_ip), so a booted VM can print what the region saw."""
+    path = request.path.decode("latin-1")
+    op = (request.args.get(b"op") or [b""])[0].decode("latin-1")
+    xff = (request.getHeader(b"x-forwarded-for") or b"").decode("latin-1")
+    client = xff.split(",")[0].strip() or request.getClientAddress().host
+    m = re.search(r"/by-id/+([^/]+)/", path)
+    node = m.group(1) if m else "enlist"
+    PRESEEDS.append({"time": time.time(), "path": path, "op": op, "node": node,
+                     "client": client, "x_forwarded_for": xff,
+                     "host": (request.getHeader(b"host") or b"").decode("latin-1")})
+    if op not in ("get_preseed", "get_enlist_preseed"):
+        request.setResponseCode(400)
+        return b"Unrecognised signature: method=GET op=%s\n" % op.encode()
+    log.msg("preseed GET %s op=%s for %s" % (path, op, client))
+    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+    return ("#cloud-config\n# rackd-test preseed node=%s client=%s\n" % (node, client)).encode()
 
 
 def echo(request):
@@ -1771,6 +1805,8 @@ class Control(resource.Resource):
                 "region_authenticated": c.region_authenticated,
                 "registered": c.registered, "system_id": c.system_id,
                 "hostname": c.hostname} for c in CONNS])
+        if p == "/preseeds":
+            return to_json(request, PRESEEDS)
         if p == "/stream-stats":
             return to_json(request, fake_stream.STATS)
         if p == "/refreshes":
