@@ -206,13 +206,10 @@ EOF
 vm_tree_by_hand() {
 	local br=$1 s=$1/snapshot-1 f
 	mkdir -p "$s/$VM_IMAGE" "$s/bootloader/pxe/i386" "$s/bootloader/uefi/amd64" \
-		"$s/grub/x86_64-efi" "$T/sqroot"
+		"$s/grub/x86_64-efi"
 	cp "$VM_VMLINUZ" "$s/$VM_IMAGE/boot-kernel"
 	cp "$VM_INITRD" "$s/$VM_IMAGE/boot-initrd"
-	head -c 1048576 /dev/urandom > "$T/sqroot/blob"
-	echo "rackd vm test root" > "$T/sqroot/hello"
-	mksquashfs "$T/sqroot" "$s/$VM_IMAGE/squashfs" -noappend -quiet -no-progress >/dev/null ||
-		fail "mksquashfs failed"
+	vm_squashfs "$s/$VM_IMAGE/squashfs"
 	cp /usr/lib/PXELINUX/lpxelinux.0 "$s/bootloader/pxe/i386/"
 	for f in ldlinux.c32 chain.c32 ifcpu64.c32 libcom32.c32 libutil.c32; do
 		cp "/usr/lib/syslinux/modules/bios/$f" "$s/bootloader/pxe/i386/"
@@ -234,6 +231,63 @@ vm_tree_by_hand() {
 		> "$s/ipxe.cfg"
 	ln -s snapshot-1 "$br/current"
 	chmod -R a+rX "$br"
+}
+
+# vm_squashfs FILE — the root squashfs the VM's /init fetches: 1 MiB of
+# random bytes (a wrong or truncated transfer shows in its sha256).
+vm_squashfs() {
+	mkdir -p "$T/sqroot"
+	head -c 1048576 /dev/urandom > "$T/sqroot/blob"
+	echo "rackd vm test root" > "$T/sqroot/hello"
+	mksquashfs "$T/sqroot" "$1" -noappend -quiet -no-progress >/dev/null ||
+		fail "mksquashfs failed"
+}
+
+# vm_stream — the tree by rackd's own image sync instead (issue 11): the
+# fake region (vm_start_region, same $T/db) streams make_stream.py's
+# stream of the VM's cached kernel and initrd and a vm_squashfs, with the
+# pxe (lpxelinux.0 + .c32) and uefi (--uefi) bootloader archives; rackd
+# then starts with images enabled and an empty boot-resources dir.  Call
+# before vm_start_region; vm_tree_by_sync after vm_start_rackd.
+vm_stream() {
+	vm_squashfs "$T/root.squashfs"
+	$PY "$HELPERS/make_stream.py" "$T/stream-files" "$T/db" --release jammy:22.04 \
+		--kernel "$VM_VMLINUZ" --initrd "$VM_INITRD" --squashfs "$T/root.squashfs" \
+		--uefi > "$T/make_stream.out" 2>&1 || fail "make_stream.py: $(cat "$T/make_stream.out")"
+	VM_IMAGES_SYNC=true
+}
+
+# vm_tree_by_sync BR — waits for rackd's start-up sync into the empty BR
+# (the parent of tftp_root): BR/current is the synced snapshot holding the
+# stream's files byte for byte, and the region's ListBootImages (through
+# the fake region) lists the synced jammy for the image the VM boots.
+vm_tree_by_sync() {
+	local br=$1 f
+	wait_for "start-up image sync" "${VM_SYNC_DEADLINE:-120}" log_has 'images: sync \(start-up\) done'
+	case "$(readlink "$br/current")" in "$br"/snapshot-*) ;;
+		*) fail "$br/current -> '$(readlink "$br/current")', not a synced snapshot" ;; esac
+	cmp -s "$br/current/$VM_IMAGE/boot-kernel" "$VM_VMLINUZ" || fail "synced boot-kernel is not the stream's"
+	cmp -s "$br/current/$VM_IMAGE/boot-initrd" "$VM_INITRD" || fail "synced boot-initrd is not the stream's"
+	cmp -s "$br/current/$VM_IMAGE/squashfs" "$T/root.squashfs" || fail "synced squashfs is not the stream's"
+	for f in lpxelinux.0 ldlinux.c32 bootx64.efi grubx64.efi ipxe.cfg grub/grub.cfg; do
+		[ -s "$br/current/$f" ] || fail "the synced tree has no $f"
+	done
+	vctl call ListBootImages '{}' > "$T/list-boot-images.json" ||
+		fail "ListBootImages: $(cat "$T/list-boot-images.json")"
+	$PY - "$T/list-boot-images.json" "$VM_IMAGE" <<-'PYEOF' || fail "ListBootImages lacks the synced image"
+	import json, sys
+	rows = json.load(open(sys.argv[1]))["answer"]["images"]
+	osys, arch, sub, rel, label = sys.argv[2].split("/")
+	got = {(r["osystem"], r["architecture"], r["subarchitecture"], r["release"], r["label"], r["purpose"])
+	       for r in rows}
+	want = {(osys, arch, s, rel, label, p) for s in (sub, "generic")
+	        for p in ("commissioning", "install", "xinstall", "diskless")}
+	want |= {("bootloader", "i386", "generic", "pxe", "*", "bootloader"),
+	         ("bootloader", "amd64", "generic", "uefi", "*", "bootloader")}
+	assert want <= got, "missing %s in %s" % (sorted(want - got), sorted(got))
+	print("ListBootImages: %d rows, with %s" % (len(rows), sys.argv[2]))
+	PYEOF
+	log "synced tree: $(readlink "$br/current"), $(grep -o 'images: sync (start-up) done.*' "$RACKD_LOG" | head -1)"
 }
 
 # vm_ns_up — the two namespaces, the bridge, the tap and the veth.
@@ -578,4 +632,29 @@ vm_timings() {
 dhcp_ack=$(vm_first 'DHCP ACK') first_tftp=$(vm_first 'TFTP RRQ') \
 first_http=$(vm_first 'HTTP GET') kernel=$(vm_first 'boot-kernel') \
 init=$(vm_since "$VM_T_INIT") done=$(vm_since "$VM_T_DONE") qemu_exit=$(vm_since "$VM_T_EXIT") stopped=$(vm_since "$VM_T_STOP")"
+}
+
+# vm_check_ipxe MAC — after vm_check_common for a BIOS boot: iPXE's
+# DISCOVER (arch 0, user class iPXE) got MAAS's http://R:5248/ipxe.cfg,
+# every file came over HTTP (no TFTP at all), and the region got
+# NODE_HTTP_REQUEST and LOADING_EPHEMERAL events for the VM.
+vm_check_ipxe() {
+	local mac=$1 emac p
+	# iPXE: user class iPXE on the wire, MAAS's ipxe.cfg URL in the offer.
+	grep -q "DHCP DISCOVER .*mac=$mac arch=0000 uc=iPXE" "$VM_SNIFF" ||
+		fail "no iPXE DISCOVER (arch 0000, user class iPXE) from $mac"
+	grep -q "DHCP ACK .*mac=$mac .*file=http://$VM_RACK_IP:5248/ipxe.cfg" "$VM_SNIFF" ||
+		fail "Kea did not hand iPXE http://$VM_RACK_IP:5248/ipxe.cfg"
+	! grep -q 'TFTP RRQ' "$VM_SNIFF" || fail "iPXE used TFTP: $(grep 'TFTP RRQ' "$VM_SNIFF")"
+	# iPXE sends the MAC's colons percent-encoded.
+	emac=${mac//:/%3A}
+	for p in "/ipxe.cfg" "/ipxe.cfg-$emac" "/images/$VM_IMAGE/boot-kernel" \
+	    "/images/$VM_IMAGE/boot-initrd" "/images/$VM_IMAGE/squashfs"; do
+		grep -q "HTTP GET $p from=$VM_IP" "$VM_SNIFF" || fail "no HTTP GET $p from the VM"
+	done
+	for p in "ipxe.cfg" "ipxe.cfg-$mac" "/images/$VM_IMAGE/boot-kernel" \
+	    "/images/$VM_IMAGE/squashfs"; do
+		wait_for "NODE_HTTP_REQUEST $p" 10 vm_event NODE_HTTP_REQUEST "/?$p"
+	done
+	wait_for "LOADING_EPHEMERAL" 10 vm_event LOADING_EPHEMERAL ""
 }
