@@ -246,10 +246,12 @@ vm_squashfs() {
 # vm_stream — the tree by rackd's own image sync instead (issue 11): the
 # fake region (vm_start_region, same $T/db) streams make_stream.py's
 # stream of the VM's cached kernel and initrd and a vm_squashfs, with the
-# pxe (lpxelinux.0 + .c32) and uefi (--uefi) bootloader archives; rackd
+# pxe (lpxelinux.0 + .c32) and uefi (--uefi: a GRUB with http built in,
+# as MAAS's signed GRUB; no grub/x86_64-efi/ modules) archives; rackd
 # then starts with images enabled and an empty boot-resources dir.  Call
 # before vm_start_region; vm_tree_by_sync after vm_start_rackd.
 vm_stream() {
+	command -v grub-mkimage >/dev/null || fail "missing grub-mkimage (grub-common, tools/deps.sh)"
 	vm_squashfs "$T/root.squashfs"
 	$PY "$HELPERS/make_stream.py" "$T/stream-files" "$T/db" --release jammy:22.04 \
 		--kernel "$VM_VMLINUZ" --initrd "$VM_INITRD" --squashfs "$T/root.squashfs" \
@@ -272,6 +274,8 @@ vm_tree_by_sync() {
 	for f in lpxelinux.0 ldlinux.c32 bootx64.efi grubx64.efi ipxe.cfg grub/grub.cfg; do
 		[ -s "$br/current/$f" ] || fail "the synced tree has no $f"
 	done
+	cmp -s "$br/current/bootx64.efi" "$T/stream-files/grubnetx64-http.efi" ||
+		fail "bootx64.efi -> $(readlink "$br/current/bootx64.efi"), not the stream's GRUB"
 	vctl call ListBootImages '{}' > "$T/list-boot-images.json" ||
 		fail "ListBootImages: $(cat "$T/list-boot-images.json")"
 	$PY - "$T/list-boot-images.json" "$VM_IMAGE" <<-'PYEOF' || fail "ListBootImages lacks the synced image"
@@ -655,6 +659,31 @@ vm_check_ipxe() {
 	for p in "ipxe.cfg" "ipxe.cfg-$mac" "/images/$VM_IMAGE/boot-kernel" \
 	    "/images/$VM_IMAGE/squashfs"; do
 		wait_for "NODE_HTTP_REQUEST $p" 10 vm_event NODE_HTTP_REQUEST "/?$p"
+	done
+	wait_for "LOADING_EPHEMERAL" 10 vm_event LOADING_EPHEMERAL ""
+}
+
+# vm_check_uefi_tftp MAC — after vm_check_common for a UEFI PXE boot:
+# OVMF's DISCOVER (arch 7, no user class) got bootx64.efi, which came
+# over TFTP with grub/grub.cfg and grub.cfg-<mac>; the kernel, initrd and
+# squashfs over HTTP; the region got NODE_TFTP_REQUEST, NODE_HTTP_REQUEST
+# and LOADING_EPHEMERAL events for the VM.
+vm_check_uefi_tftp() {
+	local mac=$1 p
+	# OVMF's PXE: arch 00:07, no iPXE user class; Kea's answer bootx64.efi.
+	grep -q "DHCP DISCOVER .*mac=$mac arch=0007 uc=- " "$VM_SNIFF" ||
+		fail "no UEFI PXE DISCOVER (arch 0007, no user class) from $mac"
+	! grep -q "DHCP DISCOVER .*mac=$mac .*uc=iPXE" "$VM_SNIFF" || fail "iPXE answered: romfile= ignored?"
+	grep -q "DHCP ACK .*mac=$mac .*file=bootx64.efi " "$VM_SNIFF" ||
+		fail "Kea did not hand UEFI PXE bootx64.efi"
+	for p in bootx64.efi /grub/grub.cfg "/grub/grub.cfg-$mac"; do
+		grep -q "TFTP RRQ $p from=$VM_IP" "$VM_SNIFF" || fail "no TFTP RRQ $p from the VM"
+		wait_for "NODE_TFTP_REQUEST $p" 10 vm_event NODE_TFTP_REQUEST "$p"
+	done
+	for p in "/images/$VM_IMAGE/boot-kernel" "/images/$VM_IMAGE/boot-initrd" \
+	    "/images/$VM_IMAGE/squashfs"; do
+		grep -q "HTTP GET $p from=$VM_IP" "$VM_SNIFF" || fail "no HTTP GET $p from the VM"
+		wait_for "NODE_HTTP_REQUEST $p" 10 vm_event NODE_HTTP_REQUEST "$p"
 	done
 	wait_for "LOADING_EPHEMERAL" 10 vm_event LOADING_EPHEMERAL ""
 }

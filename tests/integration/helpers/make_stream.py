@@ -21,9 +21,12 @@ Each release gets its own initrd (the marker names it), so releases differ;
 --bootloader adds a bootloader product from an existing archive (the
 region's shape: maas:boot:<os>:<ARCH>:generic:<TYPE>, bootloader-type TYPE,
 e.g. uefi:amd64:grub.tar.xz holding bootx64.efi and grubx64.efi);
---uefi builds OUT/uefi-amd64.tar.xz from Debian's grub-efi-amd64-bin
-(grubnetx64.efi as both bootx64.efi and grubx64.efi: no shim, no Secure
-Boot) and adds it as uefi:amd64.
+--uefi builds OUT/uefi-amd64.tar.xz from Debian's grub-efi-amd64-bin and
+adds it as uefi:amd64: one GRUB image as both bootx64.efi and grubx64.efi
+(no shim, no Secure Boot), made by grub-mkimage with http built in, as
+the signed GRUB in MAAS's stream has it (MAAS's grub.cfg-<mac> loads the
+kernel from (http,R:5248); Debian's monolithic grubnetx64.efi lacks http
+and would fetch $prefix/x86_64-efi/http.mod, which no MAAS tree holds).
 """
 import argparse
 import glob
@@ -123,17 +126,36 @@ def bootloader(out):
 # The os name the region gives each bootloader type's product.
 BOOTLOADER_OS = {"pxe": "pxelinux", "uefi": "grub-efi-signed",
                  "open-firmware": "grub-ieee1275"}
-GRUB_UNSIGNED = "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi"
+# A network boot GRUB's modules (Ubuntu's build-efi-images netboot set,
+# trimmed): efinet, tftp and http, the commands MAAS's configs use.
+GRUB_NET_MODULES = (
+    "normal configfile echo test true linux boot chain efinet net tftp http gzio xzio "
+    "part_gpt part_msdos fat ext2 search search_label search_fs_uuid search_fs_file ls "
+    "cat sleep reboot halt efi_gop efi_uga all_video video_bochs video_cirrus font "
+    "gfxterm terminal serial minicmd regexp").split()
+
+
+def uefi_grub(out):
+    """OUT/grubnetx64-http.efi: prefix /grub on the boot device (as
+    Debian's and Ubuntu's netboot images), so grub reads grub/grub.cfg
+    from the TFTP server it came from."""
+    dst = os.path.join(out, "grubnetx64-http.efi")
+    if not os.path.exists(dst):
+        subprocess.run(["grub-mkimage", "-O", "x86_64-efi", "-p", "/grub", "-o", dst + ".tmp"]
+                       + GRUB_NET_MODULES, check=True)
+        os.rename(dst + ".tmp", dst)
+    return dst
 
 
 def uefi_archive(out):
     dst = os.path.join(out, "uefi-amd64.tar.xz")
     if os.path.exists(dst):
         return dst
+    grub = uefi_grub(out)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:xz") as t:
         for name in ("bootx64.efi", "grubx64.efi"):
-            t.add(GRUB_UNSIGNED, arcname=name)
+            t.add(grub, arcname=name)
     with open(dst + ".tmp", "wb") as f:
         f.write(buf.getvalue())
     os.rename(dst + ".tmp", dst)
