@@ -11,14 +11,15 @@ tftp-hpa atftp busybox-static tftpd-hpa nginx-light prometheus
 kea-dev libboost-dev squashfs-tools xz-utils pxelinux syslinux-common
 qemu-system-x86 ipxe-qemu ovmf grub-efi-amd64-bin dnsmasq-base cpio"
 # qemu-system-x86 ipxe-qemu ovmf grub-efi-amd64-bin dnsmasq-base cpio: the
-# VM boot tests (tests/integration/vm.sh: 077, 078, 084) boot a QEMU VM (SeaBIOS +
+# VM boot tests (tests/integration/vm.sh: 077, 078, 084, 085) boot a QEMU VM (SeaBIOS +
 # iPXE ROM, or OVMF with Debian's grubnetx64.efi) from rackd; dnsmasq-base
 # (the binary, no service) sends one IPv6 RA and answers DNS in their rack
 # namespace; cpio builds the busybox initrd.  They also `apt-get download`
 # linux-image-amd64 once (needs the Debian archive; cached in
 # /var/cache/rackd-test/pxe).
 # grub-efi-amd64-bin is also the image sync's UEFI fallback on Debian (no
-# shim-signed, no grub-efi-amd64-signed) and 079's UEFI bootloader stream.
+# shim-signed, no grub-efi-amd64-signed), and its grub-mkimage (grub-common)
+# builds the UEFI bootloader of make_stream.py --uefi (079, 085).
 # prometheus: only for promtool (tests check the metrics text with
 # `promtool check metrics`); 19 MB to download.  Its server is kept from
 # starting (policy-rc.d below) and disabled after the install.
