@@ -18,7 +18,13 @@
 #     commits and its hook spools the event just before it sends the ACK)
 #     to the region receiving the UpdateLeases carrying that commit (the
 #     fake regions' --record "t"), p50/p99/max (bench/lease_latency.py),
-#     counting the ACKs sent between the sync's start and its end.
+#     counting the ACKs sent between the sync's start and its end; and the
+#     ACK to rackd sending the batch (its debug log).  rackd keeps one
+#     UpdateLeases in flight, so the rounds are split into the region's
+#     answer time (ans) and rackd's own turn (an answer -> the next batch).
+# Figures: rate (achieved DORA/s), do_/ra_ (DISCOVER-OFFER, REQUEST-ACK
+# delay, ms), drops, send*/reg* (ACK -> rackd sends / region receives,
+# ms), unmatched (ACKs no UpdateLeases carried), ans*/turn* (ms).
 # rackd picks the region with the lowest round trip for UpdateLeases, so
 # the region serving the stream (slower while it does) may or may not be
 # the one receiving them: the report says which received them.
@@ -141,6 +147,10 @@ report() {
 	FIG[$1.reg99]+="$(jget "$ll" region.p99_ms) "
 	FIG[$1.regmax]+="$(jget "$ll" region.max_ms) "
 	FIG[$1.unmatched]+="$(jget "$ll" region.unmatched) "
+	FIG[$1.ans50]+="$(jget "$ll" region_answer.p50_ms) "
+	FIG[$1.ans99]+="$(jget "$ll" region_answer.p99_ms) "
+	FIG[$1.turn50]+="$(jget "$ll" rackd_turn.p50_ms) "
+	FIG[$1.turn99]+="$(jget "$ll" rackd_turn.p99_ms) "
 }
 cpu() { awk '{print $14 + $15}' "/proc/$RACK_PID_1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -178,7 +188,7 @@ for r in $(seq 1 "$RUNS"); do
 done
 
 echo "medians over $RUNS runs (idle / during / ratio during:idle):"
-for k in rate do_avg ra_avg ra_std do_max ra_max drops send50 send99 sendmax reg50 reg99 regmax unmatched; do
+for k in rate do_avg ra_avg ra_std do_max ra_max drops send50 send99 sendmax reg50 reg99 regmax unmatched ans50 ans99 turn50 turn99; do
 	i=$(printf '%s\n' ${FIG[idle.$k]} | grep -v None | median)
 	d=$(printf '%s\n' ${FIG[during.$k]} | grep -v None | median)
 	printf '  %-10s %10s %10s %8s   (idle runs: %s; during runs: %s)\n' "$k" "$i" "$d" \

@@ -14,9 +14,14 @@ fake regions' --record files, whose UpdateLeases lines carry the time
 the region received them ("t").  Each ACK sent in [T0, T1] is matched to
 the first commit of the same IP and MAC sent (received) after it, each
 commit used once.  Prints one JSON object:
-  {"acks": N, "rackd_send": STATS, "region": STATS}
+  {"acks": N, "rackd_send": STATS, "region": STATS,
+   "region_answer": R, "rackd_turn": R}
 STATS: matched, unmatched, the latency's p50/p99/max in ms, how many
 UpdateLeases batches carried them, and (region) how many each region got.
+rackd keeps one UpdateLeases in flight, so an event waits for the answer
+to the batch before it: R splits the rounds sent in [T0, T1] into the
+region's answer time (send -> answer) and rackd's own turn (answer -> next
+batch sent while events were waiting); n, p50/p99/max in ms, sum in s.
 """
 import bisect
 import collections
@@ -107,6 +112,43 @@ def match(acks, commits):
             "batches": len(batches), "by": dict(by)}
 
 
+LOG_ASK = re.compile(r"^(\S+ \S+) .*region (\S+): -> \{_ask: (\w+), _command: UpdateLeases")
+LOG_ANSWER = re.compile(r"^(\S+ \S+) .*region (\S+): <- \{_(?:answer|error): (\w+)[,}]")
+
+
+def stats(v):
+    v = sorted(v)
+    if not v:
+        return {"n": 0}
+    return {"n": len(v), "p50_ms": round(v[len(v) // 2], 1),
+            "p99_ms": round(v[min(len(v) - 1, int(0.99 * len(v)))], 1),
+            "max_ms": round(v[-1], 1), "sum_s": round(sum(v) / 1000, 2)}
+
+
+def rounds(path, t0, t1):
+    """rackd's UpdateLeases rounds sent in [T0, T1]: the region's answer
+    time (send -> answer) and rackd's own turn (an answer -> the next
+    batch sent, when one was waiting; the ack's fsync, the import)."""
+    ask, rtt, turn, last = {}, [], [], None
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = LOG_ASK.match(line)
+            if m:
+                t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                ask[(m.group(2), m.group(3))] = t
+                if last is not None and t0 <= t <= t1 and t - last < 1:
+                    turn.append((t - last) * 1000)
+                continue
+            m = LOG_ANSWER.match(line)
+            if m and (m.group(2), m.group(3)) in ask:
+                t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                s = ask.pop((m.group(2), m.group(3)))
+                if t0 <= s <= t1:
+                    rtt.append((t - s) * 1000)
+                last = t
+    return {"region_answer": stats(rtt), "rackd_turn": stats(turn)}
+
+
 def main():
     acks_path, t0, t1, log = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     with open(acks_path) as f:
@@ -118,7 +160,9 @@ def main():
         n = from_region(path, got, sent, first, n)
     r = match(acks, sent)
     del r["by"]
-    print(json.dumps({"acks": len(acks), "rackd_send": r, "region": match(acks, got)}))
+    out = {"acks": len(acks), "rackd_send": r, "region": match(acks, got)}
+    out.update(rounds(log, t0, t1))
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
