@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,64 @@ void
 is_rmtree(const char *path)
 {
 	nftw(path, is_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct is_closer {
+	size_t	n;
+	int	fds[];
+};
+
+static void *
+is_closer_main(void *arg)
+{
+	struct is_closer *c = arg;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		close(c->fds[i]);
+	free(c);
+	return NULL;
+}
+
+/*
+ * Why open before the unlink: the last unlink of a large file frees all
+ * its extents inside the call (bench/imagesync_dhcp.sh: ~1 s on the loop
+ * for a 1 GiB squashfs while the disk was busy, every lease event and
+ * region answer waiting behind it).  A file still open only loses its
+ * name; the freeing moves to the last close(), done here on a detached
+ * thread.  Without the thread (pthread_create failed) the loop closes.
+ */
+int
+is_unlink_detached(char *const *paths, size_t n)
+{
+	struct is_closer *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	size_t i;
+	int fd, removed = 0, ok;
+
+	c = xmalloc(sizeof(*c) + (n ? n : 1) * sizeof(int));
+	c->n = 0;
+	for (i = 0; i < n; i++) {
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (unlink(paths[i]) == 0)
+			removed++;
+		if (fd != -1)
+			c->fds[c->n++] = fd;
+	}
+	if (c->n == 0) {
+		free(c);
+		return removed;
+	}
+	ok = pthread_attr_init(&attr) == 0;
+	if (ok) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		ok = pthread_create(&t, &attr, is_closer_main, c) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!ok)
+		is_closer_main(c);
+	return removed;
 }
 
 int

@@ -229,6 +229,10 @@ char	*is_path(const struct imagesync *, const char *, ...)
 void	is_human(uint64_t n, char *buf, size_t len);
 /* rm -rf path (no symlink followed). */
 void	is_rmtree(const char *path);
+/* unlink each of paths[0..n) now; the blocks of the last link are freed
+ * on a detached thread, not in the caller.  Returns how many were
+ * unlinked.  The paths stay the caller's. */
+int	is_unlink_detached(char *const *paths, size_t n);
 /* mkdir -p path; 0 or -1 (errno). */
 int	is_mkdirs(const char *path);
 /* The snapshot `current` points at (basename), malloc'd, or NULL. */

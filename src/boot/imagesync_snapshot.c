@@ -316,11 +316,12 @@ snap_boot_report(void *arg, const char *msg)
 void
 is_cleanup(struct imagesync *s, const char *keep, int cache_too)
 {
-	char *cache = is_path(s, "%s", "cache"), *p;
+	char *cache = is_path(s, "%s", "cache"), *p, **gone = NULL;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
 	int snaps = 0, files = 0;
+	size_t ngone = 0, i;
 
 	if ((d = opendir(s->storage)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -341,12 +342,19 @@ is_cleanup(struct imagesync *s, const char *keep, int cache_too)
 			xasprintf(&p, "%s/%s", cache, de->d_name);
 			if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) &&
 			    st.st_nlink == 1) {
-				unlink(p);
-				files++;
+				gone = xreallocarray(gone, ngone + 1,
+				    sizeof(*gone));
+				gone[ngone++] = p;
+				continue;
 			}
 			free(p);
 		}
 		closedir(d);
+		/* A squashfs is GiBs: its blocks are freed off the loop. */
+		files = is_unlink_detached(gone, ngone);
+		for (i = 0; i < ngone; i++)
+			free(gone[i]);
+		free(gone);
 	}
 	free(cache);
 	if (snaps > 0 || files > 0)

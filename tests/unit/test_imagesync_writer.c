@@ -5,7 +5,10 @@
  * refuses a chunk and says when half is written (backpressure); a chunk
  * at 0 after data starts the file over (a server ignoring Range); a gap
  * or a write error is reported by the flush, never hashed around; a
- * resumed file hashes on from the digest it was given.
+ * resumed file hashes on from the digest it was given.  And
+ * is_unlink_detached (imagesync_fs.c): the names go at once, another
+ * hard link keeps its data, a missing path is not counted, and the
+ * thread closes every fd it was given.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -276,6 +282,77 @@ test_cancel(void **state)
 	free(d);
 }
 
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the DIR's own */
+}
+
+static void
+test_unlink_detached(void **state)
+{
+	char dir[] = "/tmp/test-unlink-XXXXXX", *paths[4], buf[8];
+	static char big[1 << 20];
+	struct stat st;
+	struct timespec ts = { 0, 10000000 };
+	int i, fd, before, after = -1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 4; i++)
+		xasprintf(&paths[i], "%s/f%d", dir, i);
+	memset(big, 'x', sizeof(big));
+	for (i = 0; i < 2; i++) {
+		fd = open(paths[i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+		close(fd);
+	}
+	/* f2 is a second link of f1: removing it leaves f1 whole. */
+	assert_int_equal(link(paths[1], paths[2]), 0);
+	/* f3 does not exist. */
+	before = open_fds();
+	/* f0, f2 and f3 go; f1 stays. */
+	{
+		char *gone[] = { paths[0], paths[2], paths[3] };
+
+		assert_int_equal(is_unlink_detached(gone, 3), 2);
+	}
+	assert_int_equal(stat(paths[0], &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(stat(paths[2], &st), -1);
+	assert_int_equal(stat(paths[1], &st), 0);
+	assert_int_equal(st.st_size, (off_t)sizeof(big));
+	assert_int_equal(st.st_nlink, 1);
+	fd = open(paths[1], O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), sizeof(big) - sizeof(buf)),
+	    (ssize_t)sizeof(buf));
+	assert_memory_equal(buf, "xxxxxxxx", sizeof(buf));
+	close(fd);
+	/* The thread closes what it was given (poll: 5 s deadline). */
+	for (i = 0; i < 500; i++) {
+		if ((after = open_fds()) <= before)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_true(after <= before);
+	assert_int_equal(is_unlink_detached(NULL, 0), 0);
+	unlink(paths[1]);
+	rmdir(dir);
+	for (i = 0; i < 4; i++)
+		free(paths[i]);
+}
+
 int
 main(void)
 {
@@ -291,6 +368,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_error, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test(test_unlink_detached),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
