@@ -20,6 +20,18 @@ RACK_IP_2=10.88.0.3
 POOL_LOW=${POOL_LOW:-10.88.1.1}
 POOL_HIGH=${POOL_HIGH:-10.88.1.200}
 
+# dhclient's own configuration (it requests and sends the same as Debian's
+# /etc/dhcp/dhclient.conf) with a short retransmission: a DISCOVER sent
+# while the client's veth is still coming up is lost, and dhclient's
+# default schedule (10 s initial interval, 15 s cap) then waits 5-12 s
+# before asking again.  Clients pass -cf "$DHCLIENT_CONF".
+DHCLIENT_CONF=$T/dhclient.conf
+{
+	cat /etc/dhcp/dhclient.conf 2>/dev/null
+	echo "initial-interval 1;"
+	echo "backoff-cutoff 2;"
+} > "$DHCLIENT_CONF"
+
 ns() { echo "$NSP-$1"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 
@@ -151,7 +163,7 @@ dhcp_client() {
 	# No command substitution in the background command: its forked
 	# shell would then run the test's EXIT trap (all cleanup) when done.
 	timeout 20 ip netns exec "$cl" dhclient -4 -1 -v -d -sf /bin/true \
-		-lf "$T/$tag.lease" -pf "$T/$tag.pid" eth0 > "$T/$tag.out" 2>&1 &
+		-cf "$DHCLIENT_CONF" -lf "$T/$tag.lease" -pf "$T/$tag.pid" eth0 > "$T/$tag.out" 2>&1 &
 	local p=$! i
 	for i in $(seq 1 200); do
 		grep -q "DHCPACK" "$T/$tag.out" && break
