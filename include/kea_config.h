@@ -193,8 +193,8 @@ int	dhcp_validate_errors_encode(const json_t *errors, struct amp_box *out,
 /*
  * Add MAAS's bootloader classes (spec maas-rack-boot.md §3.4) to a built
  * Dhcp4 object: global per-method classes, and per subnet with a
- * next-server the required classes that carry the rack's URLs
- * (kea_boot_classes.c).
+ * next-server the required classes that carry the rack's URLs, and the
+ * option-defs of iPXE's option 175 space they test (kea_boot_classes.c).
  */
 void	kea_boot_classes_add(json_t *dhcp4);
 

@@ -12,6 +12,13 @@
  * http://R:5248/) get one "only-if-required" class per subnet, required
  * by that subnet and evaluated after it was chosen, carrying R.
  * next-server stays the subnet's (kea_config.c: the rack's address).
+ *
+ * iPXE is matched as MAAS's dhcpd.conf does: user class "iPXE", or
+ * iPXE's encapsulated option 175 (space "ipxe") carrying http (19) and
+ * bzimage (24) or efi (36) -- builds that send no user class (some NIC
+ * ROMs, chainloaded builds) still get ipxe.cfg.  Kea only sees the
+ * sub-options when 175 is defined to encapsulate that space, so the
+ * option-defs are added here with the class that needs them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +63,36 @@ static const struct boot_class boot_classes[] = {
 };
 #define NCLASSES	(sizeof boot_classes / sizeof boot_classes[0])
 
+/* MAAS's "if" for iPXE (boot/ipxe.py@3.4.0 with dhcpd.conf.template's
+ * ipxe space). */
+#define IPXE_TEST	"substring(option[77].hex,0,4) == 'iPXE' or " \
+	"(option[175].option[19].exists and " \
+	"(option[175].option[24].exists or option[175].option[36].exists))"
+
+/* dhcpd.conf.template: option space ipxe; 175 encapsulates it; the
+ * feature flags MAAS tests, each uint8. */
+static void
+ipxe_option_defs_add(json_t *dhcp4)
+{
+	static const struct { const char *name; int code; } subs[] = {
+		{ "http", 19 }, { "bzimage", 24 }, { "efi", 36 },
+	};
+	json_t *defs = json_object_get(dhcp4, "option-def");
+	size_t i;
+
+	if (!json_is_array(defs)) {
+		defs = json_array();
+		json_object_set_new(dhcp4, "option-def", defs);
+	}
+	json_array_append_new(defs, json_pack("{s:s, s:i, s:s, s:s, s:s}",
+	    "name", "ipxe-encap-opts", "code", 175, "type", "empty",
+	    "space", "dhcp4", "encapsulate", "ipxe"));
+	for (i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		json_array_append_new(defs, json_pack("{s:s, s:i, s:s, s:s}",
+		    "name", subs[i].name, "code", subs[i].code, "type",
+		    "uint8", "space", "ipxe"));
+}
+
 static json_t *
 path_prefix(const char *value)
 {
@@ -74,7 +111,7 @@ class_test(size_t i)
 
 	buf[0] = '\0';
 	if (i == 0)
-		return json_string("substring(option[77].hex,0,4) == 'iPXE'");
+		return json_string(IPXE_TEST);
 	if (boot_classes[i].arch != NULL) {
 		snprintf(buf, sizeof buf, "not member('maas-ipxe') and "
 		    "option[93].hex == %s", boot_classes[i].arch);
@@ -99,6 +136,7 @@ kea_boot_classes_add(json_t *dhcp4)
 		classes = json_array();
 		json_object_set_new(dhcp4, "client-classes", classes);
 	}
+	ipxe_option_defs_add(dhcp4);
 	for (i = 0; i < NCLASSES; i++) {
 		c = json_pack("{s:s, s:o}", "name", boot_classes[i].name,
 		    "test", class_test(i));

@@ -45,7 +45,9 @@ test_classes(void **state)
 	    "shared-networks", "name", "vlan-1", "subnet4", "id", 7, "subnet",
 	    "10.0.0.0/24", "next-server", "10.0.0.2", "id", 8, "subnet",
 	    "10.9.0.0/24");
-	json_t *c, *sub, *req, *opt;
+	static const int sub_codes[] = { 19, 24, 36 };	/* http bzimage efi */
+	json_t *c, *sub, *req, *opt, *defs;
+	size_t i;
 
 	kea_boot_classes_add(d);
 	/* The existing class stays first. */
@@ -53,8 +55,28 @@ test_classes(void **state)
 	    "client-classes"), 0), "name"), "PXE");
 	c = find_class(d, "maas-ipxe");
 	assert_non_null(c);
+	/* User class iPXE, or option 175 with http and bzimage or efi. */
 	assert_string_equal(field(c, "test"),
-	    "substring(option[77].hex,0,4) == 'iPXE'");
+	    "substring(option[77].hex,0,4) == 'iPXE' or "
+	    "(option[175].option[19].exists and "
+	    "(option[175].option[24].exists or "
+	    "option[175].option[36].exists))");
+	/* ...which Kea sees only with 175 encapsulating the ipxe space. */
+	defs = json_object_get(d, "option-def");
+	assert_int_equal(json_array_size(defs), 4);
+	opt = json_array_get(defs, 0);
+	assert_int_equal(json_integer_value(json_object_get(opt, "code")),
+	    175);
+	assert_string_equal(field(opt, "space"), "dhcp4");
+	assert_string_equal(field(opt, "type"), "empty");
+	assert_string_equal(field(opt, "encapsulate"), "ipxe");
+	for (i = 1; i < 4; i++) {
+		opt = json_array_get(defs, i);
+		assert_int_equal(json_integer_value(json_object_get(opt,
+		    "code")), sub_codes[i - 1]);
+		assert_string_equal(field(opt, "space"), "ipxe");
+		assert_string_equal(field(opt, "type"), "uint8");
+	}
 	c = find_class(d, "maas-pxe");
 	assert_string_equal(field(c, "boot-file-name"), "lpxelinux.0");
 	assert_string_equal(field(c, "test"),

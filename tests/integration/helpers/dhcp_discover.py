@@ -3,12 +3,14 @@
 each) on an interface until one is answered, and say who answered.
 
   dhcp_discover.py IFACE [--interval 0.1] [--deadline 30]
-                   [--arch N] [--user-class S]
+                   [--arch N] [--user-class S] [--ipxe-feature CODE]...
 prints {"server": "<server-id>", "yiaddr": "...", "elapsed_ms": N,
 "attempts": N, "siaddr", "file", "path_prefix" (option 210),
 "vendor_class" (option 60)} on the first DHCPOFFER; --arch sends option
 93 (client system architecture, as PXE firmware), --user-class option 77
-(iPXE sends "iPXE"), or {"server": null, ...} when the
+(iPXE sends "iPXE"), --ipxe-feature option 175 (iPXE's encapsulated
+options) with that sub-option set to 1 (19 http, 24 bzimage, 36 efi, as
+iPXE announces its features), or {"server": null, ...} when the
 deadline passes (exit 1).  Run it inside the client's network namespace."""
 import argparse
 import json
@@ -23,7 +25,7 @@ import time
 MAGIC = b"\x63\x82\x53\x63"
 
 
-def discover(mac, xid, arch=None, user_class=None):
+def discover(mac, xid, arch=None, user_class=None, ipxe_features=()):
     # op htype hlen hops xid secs flags ciaddr yiaddr siaddr giaddr chaddr
     pkt = struct.pack("!BBBBIHH4s4s4s4s16s", 1, 1, 6, 0, xid, 10, 0x8000,
                       b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4, mac + b"\0" * 10)
@@ -34,6 +36,9 @@ def discover(mac, xid, arch=None, user_class=None):
         pkt += bytes([93, 2]) + struct.pack("!H", arch)
     if user_class:
         pkt += bytes([77, len(user_class)]) + user_class.encode()
+    if ipxe_features:
+        sub = b"".join(bytes([code, 1, 1]) for code in ipxe_features)
+        pkt += bytes([175, len(sub)]) + sub
     pkt += bytes([55, 3, 1, 3, 6]) + b"\xff"      # requested parameters, end
     return pkt
 
@@ -71,6 +76,7 @@ def main():
     ap.add_argument("--deadline", type=float, default=30)
     ap.add_argument("--arch", type=int)
     ap.add_argument("--user-class")
+    ap.add_argument("--ipxe-feature", type=int, action="append", default=[])
     a = ap.parse_args()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,7 +89,7 @@ def main():
         attempts += 1
         mac = bytes([0x52, 0x54, 0x01]) + os.urandom(3)
         xid = random.getrandbits(32)
-        s.sendto(discover(mac, xid, a.arch, a.user_class), ("255.255.255.255", 67))
+        s.sendto(discover(mac, xid, a.arch, a.user_class, a.ipxe_feature), ("255.255.255.255", 67))
         end = time.monotonic() + a.interval
         while True:
             left = end - time.monotonic()
