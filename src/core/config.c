@@ -65,7 +65,8 @@ const struct config_key config_keys[] = {
 	  "symlink to a snapshot, laid out as MAAS lays it out) whose images "
 	  "ListBootImages reports and TFTP serves.  Symlinks in it are "
 	  "followed wherever they point, as MAAS follows the bootloader "
-	  "links to /usr/lib." },
+	  "links to /usr/lib.  Unset: data_dir/boot-resources/current "
+	  "(the default shown is for the default data_dir)." },
 	{ "max_idle_rpc_connections", CONFIG_INT,
 	  OFF(max_idle_rpc_connections), "1", 1, 1024, true,
 	  "MAAS: persistent RPC connections per region event loop." },
@@ -1311,6 +1312,15 @@ config_load_mem(const char *name, const char *text, size_t len, char **cause)
 	yaml_document_delete(&doc);
 out_parser:
 	yaml_parser_delete(&parser);
+	/* The boot-resources tree lives under data_dir unless the file
+	 * names it: MAAS's tftp_root is $MAAS_DATA/boot-resources/current,
+	 * and an operator who moves data_dir expects the images to move
+	 * with it (the image sync writes beside tftp_root). */
+	if (ctx.cause == NULL && !config_key_present(ctx.cfg, "tftp_root")) {
+		free(ctx.cfg->tftp_root);
+		xasprintf(&ctx.cfg->tftp_root, "%s/boot-resources/current",
+		    ctx.cfg->data_dir);
+	}
 	if (ctx.cause != NULL) {
 		config_free(ctx.cfg);
 		*cause = ctx.cause;
